@@ -1,0 +1,49 @@
+"""The environment contract every gigpo environment follows (gymnasium style, text in and out).
+
+An environment is any object with::
+
+    obs, info = env.reset(seed=task_seed)          # same seed -> same task, same first observation
+    obs, reward, terminated, truncated, info = env.step(action_text)
+
+``obs`` is the text the agent reads. ``info`` always carries the keys in :data:`INFO_KEYS`:
+
+- ``"anchor"``: a hashable canonical key of the *full* environment state, equal iff the states are equal.
+  GiGPO groups steps on it (paper Sec. 4.2, "anchor states").
+- ``"admissible_actions"``: ``list[str]``, the actions valid now.
+- ``"expert_action"``: the next action of a built-in expert that solves the task (``None`` once done).
+- ``"won"``: ``bool``.
+- ``"task"``: the goal text.
+
+An action that is not admissible never raises: the env answers as the original game does (ALFWorld: "Nothing
+happens.") and the state is unchanged. ``truncated`` becomes true at the step limit.
+
+Why two anchor keys: the authors' code groups on the raw observation text. Text can merge different states
+("Nothing happens." reads the same everywhere) or split equal ones (a message that mentions the last action).
+The canonical ``info["anchor"]`` is the default; the observation text is kept beside it by the group runner so the
+notebooks can compare both.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+INFO_KEYS = ("anchor", "admissible_actions", "expert_action", "won", "task")
+
+
+@runtime_checkable
+class TextEnv(Protocol):
+    """Structural type of a gigpo environment; any object with these two methods qualifies."""
+
+    def reset(self, *, seed: int | None = None) -> tuple[str, dict[str, Any]]: ...
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]: ...
+
+
+def check_info(info: dict[str, Any], where: str) -> None:
+    """Raise a clear error when an environment's ``info`` lacks a contract key (user envs get this check too)."""
+    missing = [k for k in INFO_KEYS if k not in info]
+    if missing:
+        raise ValueError(f"{where}: info is missing required key(s) {missing}; the contract needs {list(INFO_KEYS)}")
+    try:
+        hash(info["anchor"])
+    except TypeError as exc:
+        raise ValueError(f"{where}: info['anchor'] must be hashable, got {type(info['anchor']).__name__}") from exc
