@@ -8,7 +8,8 @@ An environment is any object with::
 ``obs`` is the text the agent reads. ``info`` always carries the keys in :data:`INFO_KEYS`:
 
 - ``"anchor"``: a hashable canonical key of the *full* environment state, equal iff the states are equal.
-  GiGPO groups steps on it (paper Sec. 4.2, "anchor states").
+  GiGPO groups steps on it (paper Sec. 4.2, "anchor states"). Anchors are only compared between rollouts of the
+  same task, so a key may leave out what is fixed per task (the shop's key omits the instruction).
 - ``"admissible_actions"``: ``list[str]``, the actions valid now.
 - ``"expert_action"``: the next action of a built-in expert that solves the task (``None`` once done).
 - ``"won"``: ``bool``.
