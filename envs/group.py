@@ -112,10 +112,11 @@ class GroupRunner:
             raise ValueError("step called with no live envs; call reset first")
         if len(actions) != len(live):
             raise ValueError(f"actions: expected one per live env ({len(live)}), got {len(actions)}")
-        out_obs, out_rew, out_done, out_info = [], [], [], []
-        for i, action in zip(live, actions):
+        for i, action in zip(live, actions):  # check them all first, so a bad batch steps no env
             if not isinstance(action, str):
                 raise ValueError(f"actions: env {i} got {type(action).__name__}, expected str")
+        out_obs, out_rew, out_done, out_info = [], [], [], []
+        for i, action in zip(live, actions):
             before_obs, before_info = self.obs[i], self.infos[i]
             admissible = tuple(before_info["admissible_actions"])
             obs, reward, terminated, truncated, info = self._envs[i].step(action)

@@ -169,6 +169,32 @@ def generate_task(seed: int, size: int, num_boxes: int | tuple[int, int], min_so
     )
 
 
+def parse_level(text: str) -> SokobanTask:
+    """A hand-made puzzle from its picture, in the observation's symbols (cells may be separated by spaces).
+
+    The grid must be square, walled all round, hold one player and as many boxes as targets.
+    """
+    rows = [ln.replace(" ", "") for ln in text.strip().splitlines() if ln.strip()]
+    size = len(rows)
+    if size < 3 or any(len(r) != size for r in rows):
+        raise ValueError(f"sokoban level: need a square grid of at least 3x3, got rows of lengths {[len(r) for r in rows]}")
+    unknown = set("".join(rows)) - set("#_OX√PS")
+    if unknown:
+        raise ValueError(f"sokoban level: unknown symbols {sorted(unknown)}; use # _ O X √ P S")
+    cells = "".join(rows)
+    if any(cells[i] != "#" for i in range(size * size) if i // size in (0, size - 1) or i % size in (0, size - 1)):
+        raise ValueError("sokoban level: the border must be all walls (#)")
+    players = [i for i, ch in enumerate(cells) if ch in "PS"]
+    if len(players) != 1:
+        raise ValueError(f"sokoban level: need exactly one player (P or S), found {len(players)}")
+    boxes = sum(1 << i for i, ch in enumerate(cells) if ch in "X√")
+    targets = sum(1 << i for i, ch in enumerate(cells) if ch in "O√S")
+    if boxes == 0 or bin(boxes).count("1") != bin(targets).count("1"):
+        raise ValueError("sokoban level: need at least one box and as many targets (O, √, S) as boxes (X, √)")
+    floor = tuple(ch != "#" for ch in cells)
+    return SokobanTask(size, floor, targets, players[0], boxes, solve_all(floor, targets, size))
+
+
 _TASKS: OrderedDict[tuple, SokobanTask] = OrderedDict()
 
 
@@ -195,8 +221,11 @@ class SokobanEnv:
         size: side of the square grid, walls included (verl-agent's GiGPO runs use 6).
         num_boxes: an int, or an inclusive range ``(lo, hi)`` drawn per task seed.
         max_steps: step limit; the episode is truncated after this many steps.
-        min_solution_moves, max_solution_moves: difficulty band of the start state (length of a shortest solution).
+        min_solution_moves, max_solution_moves: difficulty band of the start state (length of a shortest solution);
+            ``max_solution_moves`` defaults to ``min(15, max_steps)``.
         step_penalty, box_on_target_reward, box_off_target_penalty, solved_reward: gym-sokoban's reward values.
+        level: a fixed hand-made puzzle (see :func:`parse_level`); every reset then starts it, whatever the seed,
+            and ``size``/``num_boxes``/the difficulty band are taken from it.
 
     ``info["anchor"]`` is ``(player (row, col), sorted box (row, col)s)``: walls and targets are fixed per task.
     ``info["expert_action"]`` is the first move of a shortest solution from the current state, or ``None`` once the
@@ -204,9 +233,13 @@ class SokobanEnv:
     """
 
     def __init__(self, size: int = 6, num_boxes: int | tuple[int, int] = (1, 2), max_steps: int = 30,
-                 min_solution_moves: int = 3, max_solution_moves: int = 15, step_penalty: float = -0.1,
-                 box_on_target_reward: float = 1.0, box_off_target_penalty: float = -1.0, solved_reward: float = 10.0):
-        if not isinstance(size, int) or not 5 <= size <= 10:
+                 min_solution_moves: int = 3, max_solution_moves: int | None = None, step_penalty: float = -0.1,
+                 box_on_target_reward: float = 1.0, box_off_target_penalty: float = -1.0, solved_reward: float = 10.0,
+                 level: str | None = None):
+        self.level = parse_level(level) if level is not None else None
+        if self.level is not None:
+            size, num_boxes = self.level.size, self.level.num_boxes
+        if self.level is None and not (isinstance(size, int) and 5 <= size <= 10):
             raise ValueError(f"sokoban: size must be an int in 5..10 (walls included), got {size!r}")
         lo, hi = (num_boxes, num_boxes) if isinstance(num_boxes, int) else tuple(num_boxes)
         if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= 4):
@@ -214,6 +247,8 @@ class SokobanEnv:
                              f"got {num_boxes!r}")
         if not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError(f"sokoban: max_steps must be a positive int, got {max_steps!r}")
+        if max_solution_moves is None:
+            max_solution_moves = min(15, max_steps)
         if not 1 <= min_solution_moves <= max_solution_moves <= max_steps:
             raise ValueError(
                 f"sokoban: need 1 <= min_solution_moves <= max_solution_moves <= max_steps, got "
@@ -236,8 +271,11 @@ class SokobanEnv:
     def reset(self, *, seed: int | None = None) -> tuple[str, dict[str, Any]]:
         if seed is None:
             seed = self._seed_rng.randrange(2**31)
-        self.task = cached_task(int(seed), self.size, self.num_boxes, self.min_solution_moves,
-                                self.max_solution_moves)
+        if self.level is not None:
+            self.task = self.level
+        else:
+            self.task = cached_task(int(seed), self.size, self.num_boxes, self.min_solution_moves,
+                                    self.max_solution_moves)
         self._task_text = (f"Push every box (X) onto a target (O): {self.task.num_boxes} "
                            f"box{'es' if self.task.num_boxes > 1 else ''} in this room.")
         self._walls_and_targets = [

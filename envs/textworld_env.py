@@ -34,7 +34,9 @@ import os
 import random
 import re
 import tempfile
+import warnings
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,16 @@ NOTHING_HAPPENS = "Nothing happens."
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gigpo" / "textworld"
 # Inform 7's status line (">  ...  -= Room =-0/3": room, score/moves) that follows the command prompt.
 _STATUS_LINE = re.compile(r"\n>\s*-=.*=-[\d/]*\s*$|\n>\s*$")
-_BANNER_LINE = re.compile(r"^[\s$|\\/_]+$")
+_BANNER_LINE = re.compile(r"^[\s$|\\/_<>]+$")
+
+
+@contextmanager
+def _quiet_engine():
+    """Silence jericho's "unsupported game" warning: TextWorld asks the Z-machine for valid actions on every step,
+    gets none for its own games, and then derives them from its logic layer, which is what we use."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unable to find valid actions in an unsupported game")
+        yield
 
 
 def _import_textworld():
@@ -138,7 +149,8 @@ class TextWorldEnv:
             self._engine = self._textworld.start(str(path), request_infos=self._infos)
             self._engine_path = path
             self._inform7 = None
-        self.state = self._engine.reset()
+        with _quiet_engine():
+            self.state = self._engine.reset()
         self.steps = 0
         self.done = False
         return clean_feedback(self.state.feedback), self._info()
@@ -152,7 +164,8 @@ class TextWorldEnv:
         reward = 0.0
         if isinstance(action, str) and action in self.state.admissible_commands:
             score_before = self.state.score
-            self.state, _, _ = self._engine.step(action)
+            with _quiet_engine():
+                self.state, _, _ = self._engine.step(action)
             reward = float(self.state.score - score_before)
             obs = clean_feedback(self.state.feedback)
         else:
