@@ -59,7 +59,8 @@ def smollm2_path() -> Path:
 def resolve_model(name: str) -> str:
     """Turn a preset name, local path or hub id into something ``from_pretrained`` accepts, or raise ``ValueError``."""
     if not isinstance(name, str) or not name:
-        raise ValueError(f"model must be a non-empty string (a preset {PRESETS}, a local path or a hub id), got {name!r}")
+        raise ValueError(f"model must be a non-empty string (a preset {PRESETS}, a local path or a hub id), "
+                         f"got {name!r}")
     if name == "tiny":
         from gigpo.tiny_model import tiny_model_path
         return str(tiny_model_path())
@@ -103,7 +104,11 @@ def wrap_lora(model, *, rank: int, alpha: float, dropout: float, target_modules:
 
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules,
                         bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    import warnings
+
+    with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5; not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def trainable_state_dict(model) -> dict[str, torch.Tensor]:
@@ -115,8 +120,10 @@ def load_trainable_state_dict(model, state: dict[str, torch.Tensor]) -> None:
     """Inverse of :func:`trainable_state_dict`; every saved tensor must find its parameter."""
     params = dict(model.named_parameters())
     unknown = [k for k in state if k not in params]
-    if unknown:
-        raise ValueError(f"checkpoint has parameters the model lacks (different model or LoRA settings?): {unknown[:5]}")
+    missing = [k for k, p in params.items() if p.requires_grad and k not in state]
+    if unknown or missing:
+        raise ValueError("checkpoint does not match the model (different model or LoRA settings?): "
+                         f"unknown {unknown[:5]}, missing {missing[:5]}")
     with torch.no_grad():
         for k, v in state.items():
             params[k].copy_(v.to(params[k].device, params[k].dtype))

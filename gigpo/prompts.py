@@ -44,9 +44,10 @@ def format_prompt(task: str, observation: str, admissible: Sequence[str], histor
     shown = history[steps_taken - history_length:] if history_length else []
     if steps_taken:
         first = steps_taken - len(shown) + 1
-        turns = "\n".join(f"[Observation {first + j}: '{o}', Action {first + j}: '{a}']" for j, (o, a) in enumerate(shown))
+        turns = "".join(f"\n[Observation {first + j}: '{o}', Action {first + j}: '{a}']"
+                        for j, (o, a) in enumerate(shown))
         lines.append(f"Prior to this step, you have already taken {steps_taken} step(s). Below are the most recent "
-                     f"{len(shown)} observations and the corresponding actions you took:" + (f"\n{turns}" if turns else ""))
+                     f"{len(shown)} observations and the corresponding actions you took:{turns}")
         lines.append(f"You are now at step {steps_taken + 1} and your current observation is: {observation}")
     else:
         lines.append(f"Your current observation is: {observation}")

@@ -7,6 +7,7 @@ exactly the same path as any Hugging Face model. Building is deterministic (fixe
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -124,12 +125,27 @@ def build_tiny_model(out_dir: str | Path, corpus: str, seed: int = 0) -> Path:
     return out_dir
 
 
+def _envs_source_digest() -> str:
+    """Digest of the envs package's source: the corpus (so the tokenizer) can only change when this does."""
+    import envs
+
+    h = hashlib.sha256()
+    for f in sorted(Path(envs.__file__).parent.rglob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
 def tiny_model_path(seed: int = 0) -> Path:
-    """Path of the cached tiny preset, built on first use; the cache key hashes the corpus, config and seed."""
-    corpus = BASE_CORPUS + env_corpus()
-    key = hashlib.sha256(json.dumps([corpus, TINY_CONFIG, TINY_VOCAB_SIZE, seed]).encode()).hexdigest()[:12]
+    """Path of the cached tiny preset, built on first use.
+
+    The cache key covers everything the build reads (base corpus, the envs' source, config, seed), so the key is
+    cheap to compute: playing the envs for the corpus happens only when the model is actually built.
+    """
+    key_parts = [BASE_CORPUS, _envs_source_digest(), TINY_CONFIG, TINY_VOCAB_SIZE, CORPUS_ENVS, seed]
+    key = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:12]
     path = cache_root() / "models" / f"tiny-{key}"
     if not (path / "config.json").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        build_tiny_model(path, corpus, seed)
+        build_tiny_model(path, BASE_CORPUS + env_corpus(), seed)
     return path

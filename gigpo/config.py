@@ -1,0 +1,251 @@
+"""``TrainConfig``: every setting of a training run, shared by the Python API, the CLI and the notebooks' parameters.
+
+Defaults are a CPU run with the ``tiny`` preset that finishes in minutes; :meth:`TrainConfig.paper` gives the
+authors' settings (verl-agent, ALFWorld/WebShop: Qwen2.5-1.5B-Instruct, full fine-tuning, 16 tasks x 8 rollouts,
+lr 1e-6, KL 0.01, 150 iterations). Each field's docstring sits right under it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+ESTIMATORS = ("gigpo", "grpo", "rloo")
+BACKENDS = ("hf", "vllm")
+ACTION_MODES = ("free", "choice")
+FINETUNE = ("lora", "full")
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float32", "bfloat16", "float16")
+NORMS = ("std", "none")
+EPISODE_STATS = ("trajectory", "step")
+# Fields that may change when a run is resumed (everything else must match the checkpoint).
+RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress")
+
+
+@dataclass
+class TrainConfig:
+    # --- environment -------------------------------------------------------------------------------------------
+    env: str = "sokoban"
+    """Environment name for ``envs.make`` (built-in or registered with ``envs.register``)."""
+    env_options: dict[str, Any] = field(default_factory=dict)
+    """Keyword options for ``envs.make(env, **env_options)``."""
+    max_steps: int = 10
+    """Cap on steps per episode (paper: 50 for ALFWorld, 15 for WebShop); the env's own limit applies too."""
+    task_pool: int | None = None
+    """Draw training tasks from seeds ``0..task_pool-1`` (a small pool is easier to learn); None: any seed."""
+
+    # --- model ---------------------------------------------------------------------------------------------------
+    model: str = "tiny"
+    """``tiny`` (random Qwen2, built locally), ``smollm2-135m`` (offline instruct model), a local path or a hub id."""
+    device: str = "auto"
+    """``auto`` (cuda if available, else cpu), ``cpu`` or ``cuda``."""
+    dtype: str = "float32"
+    """Training dtype: ``float32`` (CPU, exact resume) or ``bfloat16``/``float16`` on GPU."""
+    finetune: str = "lora"
+    """``lora`` (peft adapter; the reference policy is the base with the adapter disabled) or ``full``."""
+    lora_rank: int = 16
+    """LoRA rank r."""
+    lora_alpha: float = 32.0
+    """LoRA scaling alpha (the update is scaled by alpha / r)."""
+    lora_dropout: float = 0.0
+    """Dropout on the LoRA input; 0 keeps log-probs of the rollout and the update identical."""
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    """Module names that get LoRA adapters (Qwen2/Llama naming)."""
+
+    # --- rollouts ------------------------------------------------------------------------------------------------
+    backend: str = "hf"
+    """``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU, ``pip install gigpo[gpu]``, free mode)."""
+    action_mode: str = "choice"
+    """``free``: generate ``<think>..</think><action>..</action>`` and parse (the paper); ``choice``: sample from the
+    policy's distribution restricted to the admissible actions (fast learning for tiny models)."""
+    num_groups: int = 2
+    """G, tasks per iteration (paper: 16)."""
+    group_size: int = 4
+    """N, rollouts per task, the group of GRPO/GiGPO (paper: 8)."""
+    history_length: int = 2
+    """Past (observation, action) turns shown in the prompt (paper: 2)."""
+    max_prompt_tokens: int = 2048
+    """Prompts longer than this keep their last tokens (paper: 2048)."""
+    max_new_tokens: int = 64
+    """Response budget per step in free mode (paper: 512)."""
+    temperature: float = 1.0
+    """Sampling temperature of training rollouts (paper: 1.0); the update scores tokens at the same temperature."""
+    invalid_penalty: float = 0.1
+    """Subtracted from the reward of a step whose reply is not a well-formed admissible action (paper: 0.1)."""
+
+    # --- advantages ----------------------------------------------------------------------------------------------
+    estimator: str = "gigpo"
+    """``gigpo`` (episode + anchor-state step advantages), ``grpo`` or ``rloo``."""
+    gamma: float = 0.95
+    """Discount for GiGPO's step-level returns (paper: 0.95)."""
+    step_weight: float = 1.0
+    """omega, weight of the step-level advantage A_S (paper: 1.0)."""
+    norm: str = "std"
+    """Advantage normalization: ``std`` (GRPO/GiGPO) or ``none`` (mean-only, the paper's 'w/o std' variant)."""
+    similarity: float | None = None
+    """None: exact anchor-state groups; a threshold in (0, 1] groups similar states (paper's similarity variant)."""
+    episode_stats: str = "trajectory"
+    """``trajectory`` (paper Eq. 3) or ``step`` (verl-agent: statistics over every step row)."""
+
+    # --- update --------------------------------------------------------------------------------------------------
+    lr: float = 1e-3
+    """AdamW learning rate (paper, full FT of 1.5B: 1e-6; LoRA on the tiny model needs far more)."""
+    weight_decay: float = 0.01
+    """AdamW weight decay (paper: 0.01)."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping by global norm (paper: 1.0)."""
+    ppo_epochs: int = 1
+    """Passes over each iteration's batch (paper: 1)."""
+    minibatch_size: int | None = None
+    """Steps per optimizer step; None: the whole batch in one step."""
+    micro_batch_size: int = 16
+    """Steps per forward/backward pass (gradient accumulation inside a minibatch; memory only, same result)."""
+    clip_ratio: float = 0.2
+    """PPO clip epsilon (paper: 0.2)."""
+    kl_coef: float = 0.01
+    """beta, weight of the k3 KL to the reference policy (paper: 0.01); 0 skips the reference pass."""
+    entropy_coef: float = 0.0
+    """Entropy bonus weight (paper: 0.001)."""
+
+    # --- warm start ----------------------------------------------------------------------------------------------
+    warm_start_steps: int = 0
+    """Supervised steps on expert trajectories before RL (0: none); a tiny model then starts with some skill."""
+    warm_start_episodes: int = 32
+    """Expert episodes collected for the warm start."""
+    warm_start_lr: float = 1e-3
+    """Learning rate of the warm start (full-parameter, before LoRA is added)."""
+    warm_start_batch: int = 16
+    """Examples per warm-start step."""
+
+    # --- run -----------------------------------------------------------------------------------------------------
+    iterations: int = 10
+    """Training iterations (rollout + update); paper: 150."""
+    seed: int = 0
+    """Seeds torch, numpy and random; same seed on CPU gives identical metrics."""
+    output_dir: str = "runs/gigpo"
+    """Where metrics.jsonl, config.json, checkpoints/ and final/ go."""
+    eval_every: int = 5
+    """Evaluate on held-out task seeds every k iterations and after the last (0: never; paper: 5)."""
+    eval_tasks: int = 8
+    """Held-out tasks per evaluation."""
+    eval_temperature: float = 0.4
+    """Temperature of the sampled evaluation (paper: 0.4); a greedy evaluation runs too."""
+    eval_seed_offset: int = 1_000_000
+    """Held-out task seeds are ``eval_seed_offset + 0..eval_tasks-1``; training seeds stay below it."""
+    checkpoint_every: int = 5
+    """Save a checkpoint every k iterations (and after the last); 0: only after the last."""
+    keep_checkpoints: int = 2
+    """How many recent checkpoints to keep on disk."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    # -------------------------------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "TrainConfig":
+        """Raise ``ValueError`` naming the problem on an unknown or contradictory setting."""
+        def choice(name, allowed):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+        def positive(*names, allow_zero=False):
+            for n in names:
+                v = getattr(self, n)
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (v == 0 and not allow_zero):
+                    raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")
+
+        for name, allowed in (("estimator", ESTIMATORS), ("backend", BACKENDS), ("action_mode", ACTION_MODES),
+                              ("finetune", FINETUNE), ("device", DEVICES), ("dtype", DTYPES), ("norm", NORMS),
+                              ("episode_stats", EPISODE_STATS)):
+            choice(name, allowed)
+        positive("max_steps", "num_groups", "group_size", "max_prompt_tokens", "max_new_tokens", "lora_rank",
+                 "lora_alpha", "lr", "ppo_epochs", "micro_batch_size", "iterations", "eval_tasks",
+                 "warm_start_episodes", "warm_start_lr", "warm_start_batch", "keep_checkpoints")
+        positive("history_length", "invalid_penalty", "weight_decay", "max_grad_norm", "kl_coef", "entropy_coef",
+                 "warm_start_steps", "eval_every", "checkpoint_every", "lora_dropout", "step_weight",
+                 "eval_seed_offset", allow_zero=True)
+        positive("temperature", "clip_ratio")
+        positive("eval_temperature", allow_zero=True)
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+        if self.similarity is not None and not 0.0 < self.similarity <= 1.0:
+            raise ValueError(f"similarity must be None or in (0, 1], got {self.similarity!r}")
+        if self.minibatch_size is not None and self.minibatch_size < 1:
+            raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
+        if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:
+            raise ValueError(f"task_pool must be None or in [1, eval_seed_offset], got {self.task_pool!r}")
+        if not isinstance(self.env_options, dict):
+            raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
+        if not self.lora_target_modules and self.finetune == "lora":
+            raise ValueError("lora_target_modules must name at least one module when finetune='lora'")
+        # contradictions
+        if self.backend == "vllm" and self.device == "cpu":
+            raise ValueError("backend 'vllm' needs a CUDA GPU; use backend='hf' with device='cpu'")
+        if self.backend == "vllm" and self.action_mode == "choice":
+            raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
+                             "with backend='vllm'")
+        if self.device == "cpu" and self.dtype == "float16":
+            raise ValueError("dtype float16 is not supported for training on CPU; use float32 (or bfloat16)")
+        if self.estimator != "gigpo" and (self.similarity is not None):
+            raise ValueError(f"similarity only applies to estimator 'gigpo', not {self.estimator!r}")
+        return self
+
+    # --- conversions ---------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Each field's docstring (the string literal under it), for ``--help`` and the docs."""
+        import ast
+        import inspect
+        import textwrap
+
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+        docs = {}
+        for node, after in zip(body, body[1:]):
+            if (isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr)
+                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+                docs[node.target.id] = " ".join(after.value.value.split())
+        return docs
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Build from a dict (e.g. papermill parameters); unknown keys raise ``ValueError`` listing the known ones."""
+        unknown = sorted(set(values) - set(cls.field_names()))
+        if unknown:
+            raise ValueError(f"unknown TrainConfig setting(s) {unknown}; known: {', '.join(cls.field_names())}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def paper(cls, env: str = "household", **overrides: Any) -> "TrainConfig":
+        """The authors' settings (verl-agent GiGPO, ALFWorld; WebShop differs in max_steps=15).
+
+        Qwen2.5-1.5B-Instruct, full fine-tuning; 16 tasks x 8 rollouts; gamma 0.95, step weight 1.0; lr 1e-6,
+        weight decay 0.01, grad clip 1.0; PPO clip 0.2, 1 epoch, token-mean, entropy coefficient 0.001; k3 KL 0.01;
+        max 50 steps, 2 history turns, invalid-action penalty 0.1; prompt 2048 and response 512 tokens; temperature
+        1.0 for training and 0.4 for validation; 150 iterations, evaluation every 5. Needs a GPU.
+        """
+        values = dict(
+            env=env, model="Qwen/Qwen2.5-1.5B-Instruct", finetune="full", device="cuda", dtype="bfloat16",
+            backend="vllm", action_mode="free", num_groups=16, group_size=8, gamma=0.95, step_weight=1.0,
+            lr=1e-6, weight_decay=0.01, max_grad_norm=1.0, clip_ratio=0.2, ppo_epochs=1, entropy_coef=0.001,
+            kl_coef=0.01, max_steps=15 if env == "shop" else 50, history_length=2, invalid_penalty=0.1,
+            max_prompt_tokens=2048, max_new_tokens=512, temperature=1.0, eval_temperature=0.4, iterations=150,
+            eval_every=5, eval_tasks=64, micro_batch_size=8, output_dir=f"runs/paper-{env}",
+        )
+        values.update(overrides)
+        return cls.from_dict(values)

@@ -1,0 +1,252 @@
+"""Rollout backends: ``hf`` (transformers ``generate``, CPU or GPU) and ``vllm`` (GPU), behind one small interface.
+
+A backend turns chat-formatted prompt strings into replies:
+
+- ``generate(prompts, temperature=..., max_new_tokens=..., greedy=...)`` -> :class:`Generation` per prompt
+  (free mode: the model writes ``<think>..</think><action>..</action>``);
+- ``choose(prompts, candidates, temperature=..., greedy=...)`` -> :class:`Choice` per prompt (choice mode: the policy's
+  distribution restricted to the admissible actions, each candidate scored by the log-probability of its tokens and
+  renormalized over the candidates);
+- ``sync(model, version)`` makes the next rollouts use the current policy weights; ``policy_version`` says which
+  weights the backend holds. The trainer asserts it equals the iteration before every rollout, because a stale or
+  base model rolling out silently is the classic bug of split trainer/inference stacks.
+
+The token-scoring helper :func:`continuation_log_probs` is shared with the trainer, so choice-mode rollouts and the
+update score candidates with exactly the same code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gigpo.policy_loss import entropy_from_logits, token_log_probs
+
+
+def _cache_keyword() -> str:
+    """transformers 5 renamed ``past_key_values`` to ``cache`` (the old name warns); support both."""
+    import dataclasses
+
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    return "cache" if "cache" in {f.name for f in dataclasses.fields(CausalLMOutputWithPast)} else "past_key_values"
+
+
+@dataclass
+class Generation:
+    """One free-mode reply: the exact token ids (so the update never re-tokenizes) and its text."""
+
+    prompt_ids: list[int]
+    response_ids: list[int]
+    text: str
+    sampler_logprobs: list[float] | None = None  # the backend's own log-probs of response_ids, when it reports them
+
+
+@dataclass
+class Choice:
+    """One choice-mode decision: the candidates' token ids and the index sampled (or argmax when greedy)."""
+
+    prompt_ids: list[int]
+    candidate_ids: list[list[int]]
+    index: int
+
+
+def encode_prompt(tokenizer, prompt: str, max_prompt_tokens: int) -> list[int]:
+    """Token ids of a chat-formatted prompt, keeping its last ``max_prompt_tokens`` (the instructions end it)."""
+    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    return ids[-max_prompt_tokens:]
+
+
+def encode_candidate(tokenizer, action: str) -> list[int]:
+    """Choice-mode continuation: the action's tokens then end-of-turn, so no candidate is a prefix of another."""
+    return tokenizer(action, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+
+def continuation_log_probs(model, prompts: list[list[int]], continuations: list[list[int]], *, pad_id: int,
+                           owner: list[int] | None = None, temperature: float = 1.0, entropy: str = "none"):
+    """Per-token ``log pi(c_t | prompt, c_<t)`` of each continuation, reading each prompt only once.
+
+    ``owner[s]`` is the index of the prompt continuation ``s`` follows (default: one continuation per prompt). Stage 1
+    runs the prompts (left-padded) and keeps their KV cache; stage 2 copies each prompt's cache to its continuations
+    (right-padded) and runs them. A step with K admissible actions thus costs one prompt pass, not K, and the
+    vocabulary-sized logits exist only for continuation tokens. Gradients flow through both stages. Position ids
+    follow the attention mask, as in generation.
+
+    ``entropy``: ``"none"``, ``"detached"`` (for metrics) or ``"grad"`` (for an entropy bonus).
+    Returns ``(logp, mask, entropy)``, each (continuations, R), entropy ``None`` when not asked.
+    """
+    owner = list(range(len(prompts))) if owner is None else list(owner)
+    if len(owner) != len(continuations) or not continuations or min(len(c) for c in continuations) == 0:
+        raise ValueError("continuation_log_probs: need one owner per continuation and non-empty continuations")
+    device = next(model.parameters()).device
+    P = max(len(p) for p in prompts)
+    R = max(len(c) for c in continuations)
+    prompt_ids = torch.full((len(prompts), P), pad_id, dtype=torch.long)
+    prompt_mask = torch.zeros_like(prompt_ids)
+    for i, p in enumerate(prompts):
+        prompt_ids[i, P - len(p):] = torch.tensor(p, dtype=torch.long)
+        prompt_mask[i, P - len(p):] = 1
+    cont_ids = torch.full((len(continuations), R), pad_id, dtype=torch.long)
+    cont_mask = torch.zeros_like(cont_ids)
+    for s, c in enumerate(continuations):
+        cont_ids[s, :len(c)] = torch.tensor(c, dtype=torch.long)
+        cont_mask[s, :len(c)] = 1
+    index = torch.tensor(owner, dtype=torch.long)
+    prompt_ids, prompt_mask, cont_ids, cont_mask, index = (
+        t.to(device) for t in (prompt_ids, prompt_mask, cont_ids, cont_mask, index))
+
+    stage1 = model(input_ids=prompt_ids, attention_mask=prompt_mask,
+                   position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1)
+    key = _cache_keyword()
+    cache = getattr(stage1, key)
+    cache.batch_select_indices(index)
+    full_mask = torch.cat([prompt_mask[index], cont_mask], dim=1)
+    positions = prompt_mask.sum(-1)[index, None] + torch.arange(R, device=device)
+    stage2 = model(input_ids=cont_ids, attention_mask=full_mask, position_ids=positions, use_cache=True,
+                   **{key: cache})
+    # the prompt's last logits predict the first continuation token, stage 2's logits predict the rest
+    logits = torch.cat([stage1.logits[index, -1:], stage2.logits[:, :-1]], dim=1)
+    mask = cont_mask.float()
+    logp = token_log_probs(logits, cont_ids, temperature) * mask
+    ent = None
+    if entropy != "none":
+        ent = entropy_from_logits(logits if entropy == "grad" else logits.detach(), temperature) * mask
+    return logp, mask, ent
+
+
+class HFBackend:
+    """transformers ``generate`` on the very model object being trained, so the weights can never be stale."""
+
+    def __init__(self, model, tokenizer, *, max_prompt_tokens: int = 2048):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_prompt_tokens = max_prompt_tokens
+        self.policy_version = 0
+
+    def sync(self, model, version: int) -> None:
+        self.model, self.policy_version = model, version
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
+                 greedy: bool = False) -> list[Generation]:
+        from transformers import GenerationConfig
+
+        tok = self.tokenizer
+        encoded = [encode_prompt(tok, p, self.max_prompt_tokens) for p in prompts]
+        width = max(len(e) for e in encoded)
+        ids = torch.full((len(encoded), width), tok.pad_token_id, dtype=torch.long)
+        attn = torch.zeros_like(ids)
+        for i, e in enumerate(encoded):
+            ids[i, width - len(e):] = torch.tensor(e)
+            attn[i, width - len(e):] = 1
+        # plain sampling from the full distribution (top_k=0, top_p=1): the update's log-probs assume exactly that
+        sampling = {} if greedy else dict(temperature=temperature, top_k=0, top_p=1.0)
+        config = GenerationConfig(do_sample=not greedy, max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id,
+                                  pad_token_id=tok.pad_token_id, **sampling)
+        was_training = self.model.training
+        self.model.eval()
+        out = self.model.generate(input_ids=ids.to(self.device), attention_mask=attn.to(self.device),
+                                  generation_config=config).cpu()
+        self.model.train(was_training)
+        results = []
+        for i, e in enumerate(encoded):
+            response = out[i, width:].tolist()
+            if tok.eos_token_id in response:  # keep the end-of-turn token: the policy must learn to stop
+                response = response[:response.index(tok.eos_token_id) + 1]
+            results.append(Generation(e, response, tok.decode(response, skip_special_tokens=True)))
+        return results
+
+    @torch.no_grad()
+    def choose(self, prompts: list[str], candidates: list[list[str]], *, temperature: float,
+               greedy: bool = False) -> list[Choice]:
+        tok = self.tokenizer
+        encoded = [encode_prompt(tok, p, self.max_prompt_tokens) for p in prompts]
+        cand_ids = [[encode_candidate(tok, a) for a in cands] for cands in candidates]
+        owner = [i for i, cands in enumerate(cand_ids) for _ in cands]
+        was_training = self.model.training
+        self.model.eval()
+        logp, _, _ = continuation_log_probs(self.model, encoded, [c for cands in cand_ids for c in cands],
+                                            owner=owner, pad_id=tok.pad_token_id,
+                                            temperature=temperature if not greedy else 1.0)
+        self.model.train(was_training)
+        scores = logp.sum(-1).cpu().split([len(c) for c in cand_ids])
+        results = []
+        for e, cands, s in zip(encoded, cand_ids, scores):
+            probs = torch.softmax(s.double(), dim=0)
+            index = int(probs.argmax()) if greedy else int(torch.multinomial(probs, 1))
+            results.append(Choice(e, cands, index))
+        return results
+
+
+class VLLMBackend:
+    """vLLM generation for GPU runs (free mode). Imported lazily: CPU code paths never import vllm.
+
+    With LoRA the adapter is saved after every update and passed as a new ``LoRARequest`` (fresh name and int id,
+    since vLLM caches adapters by id); under full fine-tuning the weights are pushed into the engine's model with
+    ``load_weights`` via ``collective_rpc``. Either way ``policy_version`` records what the engine holds.
+    """
+
+    def __init__(self, model_path: str, tokenizer, *, lora_rank: int | None, work_dir: str | Path, seed: int,
+                 max_prompt_tokens: int, max_new_tokens: int, gpu_memory_utilization: float = 0.5,
+                 dtype: str = "bfloat16"):
+        # In-process engine: collective_rpc can then run our weight loader directly on the live model.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise ValueError("backend 'vllm' needs vLLM on a CUDA machine: pip install 'gigpo[gpu]'") from exc
+        self.tokenizer = tokenizer
+        self.max_prompt_tokens = max_prompt_tokens
+        self.lora_rank = lora_rank
+        self.work_dir = Path(work_dir)
+        kwargs = dict(enable_lora=True, max_lora_rank=lora_rank, max_loras=1) if lora_rank else {}
+        self.llm = LLM(model=model_path, tokenizer=model_path, seed=seed, dtype=dtype,
+                       max_model_len=max_prompt_tokens + max_new_tokens,
+                       gpu_memory_utilization=gpu_memory_utilization, **kwargs)
+        self.policy_version = 0
+        self._lora_request = None
+
+    def sync(self, model, version: int) -> None:
+        if self.lora_rank:
+            from vllm.lora.request import LoRARequest
+
+            path = self.work_dir / f"policy_v{version}"
+            model.save_pretrained(path)  # peft writes adapter_config.json + adapter_model.safetensors
+            self._lora_request = LoRARequest(f"policy-v{version}", version + 1, str(path))
+        else:
+            state = {k: v.detach() for k, v in model.state_dict().items()}
+            self.llm.collective_rpc(_load_weights_into_worker, args=(state,))
+        self.policy_version = version
+
+    def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
+                 greedy: bool = False) -> list[Generation]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        if self.lora_rank and self._lora_request is None:
+            raise RuntimeError("vllm backend: no adapter synced yet; call sync(model, version) before generating")
+        encoded = [encode_prompt(self.tokenizer, p, self.max_prompt_tokens) for p in prompts]
+        params = SamplingParams(temperature=0.0 if greedy else temperature, top_p=1.0, top_k=-1,
+                                max_tokens=max_new_tokens, logprobs=0, stop_token_ids=[self.tokenizer.eos_token_id])
+        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=e) for e in encoded], params,
+                                    lora_request=self._lora_request, use_tqdm=False)
+        results = []
+        for e, out in zip(encoded, outputs):
+            c = out.outputs[0]
+            ids = list(c.token_ids)
+            lps = [next(iter(d.values())).logprob for d in c.logprobs] if c.logprobs else None
+            results.append(Generation(e, ids, self.tokenizer.decode(ids, skip_special_tokens=True), lps))
+        return results
+
+    def choose(self, prompts, candidates, *, temperature, greedy=False):
+        raise ValueError("action_mode 'choice' runs on the hf backend; use action_mode='free' with vllm")
+
+
+def _load_weights_into_worker(worker, state):
+    """Runs inside the vLLM worker: copy the trainer's full weights into the engine's model."""
+    worker.model_runner.model.load_weights(weights=list(state.items()))

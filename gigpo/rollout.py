@@ -1,0 +1,104 @@
+"""Batched multi-turn rollouts: G tasks x N rollouts in lock step, every live env answered by one batched model call.
+
+The result is a flat :class:`StepBatch`, one row per environment step in the order of ``GroupRunner.records``
+(trajectories interleaved, each in time order), holding what the advantage functions need (group, trajectory,
+reward, anchor) and what the update needs (the exact prompt and response token ids).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Hashable
+
+from envs import GroupRunner
+from gigpo.prompts import chat_text, format_prompt, parse_reply
+
+
+@dataclass
+class StepBatch:
+    """One row per env step. Free mode fills ``response_ids``; choice mode fills ``candidate_ids`` and ``chosen``."""
+
+    group_ids: list[int] = field(default_factory=list)
+    traj_ids: list[int] = field(default_factory=list)
+    anchors: list[Hashable] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)  # env reward minus the invalid-action penalty
+    valid: list[bool] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # what the env received
+    replies: list[str] = field(default_factory=list)  # what the model wrote (choice mode: the chosen action)
+    prompt_ids: list[list[int]] = field(default_factory=list)
+    response_ids: list[list[int]] = field(default_factory=list)
+    candidate_ids: list[list[list[int]]] = field(default_factory=list)
+    chosen: list[int] = field(default_factory=list)
+    sampler_logprobs: list[list[float] | None] = field(default_factory=list)
+    episode: dict[str, float] = field(default_factory=dict)  # success rate, mean return, mean length (env rewards)
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    @property
+    def invalid_rate(self) -> float:
+        return 1.0 - sum(self.valid) / max(len(self.valid), 1)
+
+
+def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mode: str, temperature: float,
+                     max_new_tokens: int, history_length: int, invalid_penalty: float, greedy: bool = False,
+                     ) -> tuple[StepBatch, dict[str, float]]:
+    """Play ``runner``'s G x N envs to the end with the backend's policy.
+
+    Returns the step batch and the seconds spent generating (``rollout``) and in the envs plus prompt building
+    (``env``). An invalid reply reaches the env as such (it answers e.g. "Nothing happens.") and its step is charged
+    ``invalid_penalty`` (paper: 0.1).
+    """
+    tokenizer = backend.tokenizer
+    runner.reset(task_seeds)
+    histories: list[list[tuple[str, str]]] = [[] for _ in range(runner.num_envs)]
+    batch = StepBatch()
+    seconds = {"rollout": 0.0, "env": 0.0}
+    while runner.live:
+        t0 = time.perf_counter()
+        live = runner.live
+        infos = [runner.infos[i] for i in live]
+        observations = [runner.obs[i] for i in live]
+        prompts = [chat_text(tokenizer, format_prompt(info["task"], obs, info["admissible_actions"], histories[i],
+                                                      history_length=history_length, mode=mode))
+                   for i, obs, info in zip(live, observations, infos)]
+        t1 = time.perf_counter()
+        if mode == "free":
+            outs = backend.generate(prompts, temperature=temperature, max_new_tokens=max_new_tokens, greedy=greedy)
+            replies = [o.text for o in outs]
+            parsed = [parse_reply(r, info["admissible_actions"]) for r, info in zip(replies, infos)]
+            actions = [p.action for p in parsed]
+        else:
+            cands = [list(info["admissible_actions"]) for info in infos]
+            outs = backend.choose(prompts, cands, temperature=temperature, greedy=greedy)
+            actions = [c[o.index] for c, o in zip(cands, outs)]
+            replies = actions
+        t2 = time.perf_counter()
+        n_before = len(runner.records)
+        runner.step(actions)
+        for k, (i, obs, action, reply, out) in enumerate(zip(live, observations, actions, replies, outs)):
+            rec = runner.records[n_before + k]
+            assert rec.traj_id == i, "GroupRunner records must follow the order of runner.live"
+            histories[i].append((obs, action))
+            batch.group_ids.append(rec.group_id)
+            batch.traj_ids.append(rec.traj_id)
+            batch.anchors.append(rec.anchor)
+            # rec.valid is "action in admissible"; invalid replies never send an admissible string (see prompts)
+            batch.valid.append(rec.valid)
+            batch.rewards.append(rec.reward - (0.0 if rec.valid else invalid_penalty))
+            batch.observations.append(obs)
+            batch.actions.append(action)
+            batch.replies.append(reply)
+            batch.prompt_ids.append(out.prompt_ids)
+            if mode == "free":
+                batch.response_ids.append(out.response_ids)
+                batch.sampler_logprobs.append(out.sampler_logprobs)
+            else:
+                batch.candidate_ids.append(out.candidate_ids)
+                batch.chosen.append(out.index)
+        t3 = time.perf_counter()
+        seconds["env"] += (t1 - t0) + (t3 - t2)
+        seconds["rollout"] += t2 - t1
+    batch.episode = runner.episode_stats()
+    return batch, seconds

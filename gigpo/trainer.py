@@ -1,0 +1,369 @@
+"""The training loop: rollouts -> advantages -> PPO-clip update, with metrics.jsonl, evaluation and exact resume.
+
+Read top to bottom like a CleanRL script::
+
+    for iteration in range(start, cfg.iterations):
+        batch   = collect_rollouts(...)                  # G tasks x N rollouts, multi-turn, one batch per turn
+        adv     = gigpo_advantages(...)                  # or grpo / rloo: the only estimator-specific line
+        stats   = policy_update(model, batch, adv, ...)  # token-level PPO-clip + k3 KL, token-mean
+        log, evaluate, checkpoint
+
+Usage: ``train(TrainConfig(env="sokoban", estimator="gigpo"))`` or ``python -m gigpo train --env sokoban``.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import random
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from envs import GroupRunner
+from gigpo.advantages import advantage_details, gigpo_advantages, grpo_advantages, rloo_advantages
+from gigpo.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
+from gigpo.config import RESUMABLE_CHANGES, TrainConfig
+from gigpo.models import load_model_and_tokenizer, resolve_model, wrap_lora
+from gigpo.policy_backends import HFBackend, VLLMBackend, continuation_log_probs
+from gigpo.policy_loss import policy_loss
+from gigpo.rollout import StepBatch, collect_rollouts
+from gigpo.warm_start import expert_examples, supervised_finetune
+
+METRICS_FILE = "metrics.jsonl"
+
+
+# --- seeds and tasks -------------------------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_task_seeds(cfg: TrainConfig, iteration: int, count: int | None = None, stream: int = 0) -> list[int]:
+    """Task seeds of one iteration: a pure function of (seed, iteration), so a resumed run sees the same tasks.
+
+    Training seeds lie in ``[0, task_pool)`` or ``[0, eval_seed_offset)``; the evaluation's held-out seeds start at
+    ``eval_seed_offset``. ``stream`` separates other uses (1: the warm start's expert episodes).
+    """
+    rng = np.random.default_rng([cfg.seed, stream, iteration])
+    high = cfg.task_pool or cfg.eval_seed_offset
+    return [int(s) for s in rng.integers(0, high, size=count or cfg.num_groups)]
+
+
+def eval_task_seeds(cfg: TrainConfig) -> list[int]:
+    return list(range(cfg.eval_seed_offset, cfg.eval_seed_offset + cfg.eval_tasks))
+
+
+# --- model setup -----------------------------------------------------------------------------------------------------
+def resolve_device(cfg: TrainConfig) -> str:
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but no CUDA GPU is visible; use device='cpu' or 'auto'")
+    return cfg.device
+
+
+def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
+    """Load the model (warm-started if asked), add LoRA; returns ``(model, tokenizer, reference, base_source)``.
+
+    The reference policy is the starting model: with LoRA the same object with the adapter disabled (no copy),
+    under full fine-tuning a frozen copy (skipped when ``kl_coef`` is 0).
+    """
+    warm_dir = out_dir / "warm_start"
+    load_dtype = cfg.dtype if cfg.finetune == "lora" else "float32"  # full FT keeps fp32 master weights
+    if cfg.warm_start_steps and (warm_dir / "config.json").exists():
+        base_source = str(warm_dir)  # written by this run before it was interrupted: identical weights
+        model, tokenizer = load_model_and_tokenizer(base_source, device=device, dtype=load_dtype)
+    else:
+        base_source = resolve_model(cfg.model)
+        model, tokenizer = load_model_and_tokenizer(base_source, device=device, dtype=load_dtype)
+        if cfg.warm_start_steps:
+            seeds = train_task_seeds(cfg, 0, count=cfg.warm_start_episodes, stream=1)
+            examples = expert_examples(tokenizer, cfg.env, cfg.env_options, seeds, max_steps=cfg.max_steps,
+                                       history_length=cfg.history_length, mode=cfg.action_mode,
+                                       max_prompt_tokens=cfg.max_prompt_tokens)
+            losses = supervised_finetune(model, tokenizer, examples, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
+                                         batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm)
+            model.save_pretrained(warm_dir)
+            tokenizer.save_pretrained(warm_dir)
+            (warm_dir / "losses.json").write_text(json.dumps({"examples": len(examples), "losses": losses}))
+            base_source = str(warm_dir)
+    reference = None
+    if cfg.finetune == "lora":
+        model.requires_grad_(False)
+        model = wrap_lora(model, rank=cfg.lora_rank, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout,
+                          target_modules=cfg.lora_target_modules)
+    elif cfg.kl_coef > 0:
+        reference = copy.deepcopy(model).eval().requires_grad_(False)
+    return model, tokenizer, reference, base_source
+
+
+def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: Path):
+    if cfg.backend == "hf":
+        return HFBackend(model, tokenizer, max_prompt_tokens=cfg.max_prompt_tokens)
+    return VLLMBackend(base_source, tokenizer, lora_rank=cfg.lora_rank if cfg.finetune == "lora" else None,
+                       work_dir=out_dir / "vllm_sync", seed=cfg.seed, max_prompt_tokens=cfg.max_prompt_tokens,
+                       max_new_tokens=cfg.max_new_tokens)
+
+
+# --- the update ------------------------------------------------------------------------------------------------------
+def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, temperature: float, pad_id: int,
+                   entropy: str = "none"):
+    """Log-probs of what each step did, per unit: its response tokens (free) or its chosen action (choice).
+
+    Choice mode is a categorical over the admissible actions: each candidate's score is the sum of its token
+    log-probs, renormalized over the candidates; the step then has a single unit.
+    Returns ``(logp, mask, entropy)`` of shape (rows, units).
+    """
+    prompts = [batch.prompt_ids[r] for r in rows]
+    if mode == "free":
+        return continuation_log_probs(model, prompts, [batch.response_ids[r] for r in rows], pad_id=pad_id,
+                                      temperature=temperature, entropy=entropy)
+    owner = [j for j, r in enumerate(rows) for _ in batch.candidate_ids[r]]
+    slot = [k for r in rows for k in range(len(batch.candidate_ids[r]))]
+    conts = [c for r in rows for c in batch.candidate_ids[r]]
+    token_logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=pad_id,
+                                              temperature=temperature)
+    width = max(len(batch.candidate_ids[r]) for r in rows)
+    scores = torch.full((len(rows), width), float("-inf"), device=token_logp.device)
+    scores = scores.index_put((torch.tensor(owner), torch.tensor(slot)), token_logp.sum(-1))
+    logp_all = torch.log_softmax(scores, dim=1)
+    chosen = torch.tensor([batch.chosen[r] for r in rows], device=scores.device)
+    logp = logp_all.gather(1, chosen[:, None])
+    mask = torch.ones_like(logp)
+    ent = None
+    if entropy != "none":
+        lp = logp_all if entropy == "grad" else logp_all.detach()
+        ent = -torch.where(torch.isfinite(scores), lp.exp() * lp, 0.0).sum(1, keepdim=True)
+    return logp, mask, ent
+
+
+def _pad_rows(rows: list[torch.Tensor], width: int, device) -> torch.Tensor:
+    out = torch.zeros(len(rows), width, device=device)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r.to(device)
+    return out
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, cfg: TrainConfig, optimizer, *,
+                  pad_id: int, autocast=contextlib.nullcontext) -> dict[str, float]:
+    """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
+
+    First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's when they can differ
+    from the first gradient pass (several epochs or minibatches; as verl, they are recomputed by the trainer, not
+    taken from the sampler). With one epoch and one minibatch the old log-probs equal the current ones exactly, so
+    the ratio is 1 and that forward pass is skipped. Each minibatch is accumulated over micro-batches with weights
+    that keep the loss a token-mean over the whole minibatch.
+    """
+    n = len(batch)
+    use_ref = cfg.kl_coef > 0
+    single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n)
+    score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id)
+    old: list[torch.Tensor | None] = [None] * n
+    ref: list[torch.Tensor | None] = [None] * n
+    with torch.no_grad(), autocast():
+        for rows in _chunks(list(range(n)), cfg.micro_batch_size):
+            if not single_step:
+                logp, mask, _ = unit_log_probs(model, batch, rows, **score)
+                for j, r in enumerate(rows):
+                    old[r] = logp[j, :int(mask[j].sum())].float().cpu()
+            if use_ref:
+                with (model.disable_adapter() if reference is None else contextlib.nullcontext()):
+                    ref_logp, mask, _ = unit_log_probs(reference if reference is not None else model, batch, rows,
+                                                       **score)
+                for j, r in enumerate(rows):
+                    ref[r] = ref_logp[j, :int(mask[j].sum())].float().cpu()
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    device = params[0].device
+    adv = advantages.to(device, torch.float32)
+    sums = {"pg_loss": 0.0, "clip_frac": 0.0, "approx_kl": 0.0, "kl": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+    units_seen = minibatches = 0
+    model.train()
+    for _ in range(cfg.ppo_epochs):
+        order = torch.randperm(n).tolist()
+        for mb_rows in _chunks(order, cfg.minibatch_size or n):
+            mb_units = sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)
+            optimizer.zero_grad(set_to_none=True)
+            for rows in _chunks(mb_rows, cfg.micro_batch_size):
+                with autocast():
+                    logp, mask, ent = unit_log_probs(model, batch, rows, **score,
+                                                     entropy="grad" if cfg.entropy_coef > 0 else "detached")
+                logp, width = logp.float(), logp.shape[1]
+                if single_step:  # the policy has not moved yet: old == current, exactly
+                    for j, r in enumerate(rows):
+                        old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
+                terms = policy_loss(
+                    logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
+                    clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
+                    kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
+                units = float(mask.sum())
+                (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
+                for k in ("pg_loss", "clip_frac", "kl", "entropy"):
+                    sums[k] += float(getattr(terms, k)) * units
+                sums["approx_kl"] += float(terms.approx_kl_old) * units
+                units_seen += units
+            sums["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+            optimizer.step()
+            minibatches += 1
+    stats = {k: v / max(units_seen, 1) for k, v in sums.items() if k != "grad_norm"}
+    stats["grad_norm"] = sums["grad_norm"] / max(minibatches, 1)
+    stats["response_units"] = units_seen / max(n * cfg.ppo_epochs, 1)
+    stats["rollout_logprob_gap"] = _sampler_gap(batch, old)
+    return stats
+
+
+def _sampler_gap(batch: StepBatch, old: list[torch.Tensor]) -> float:
+    """Mean |log-prob of the sampler - log-prob of the trained model| on the rollout tokens (vLLM only; else 0).
+
+    A large gap means the rollouts did not come from the weights being trained (stale or base weights).
+    """
+    diffs = [(torch.tensor(s) - o).abs() for s, o in zip(batch.sampler_logprobs, old) if s is not None]
+    return float(torch.cat(diffs).mean()) if diffs else 0.0
+
+
+# --- metrics helpers -------------------------------------------------------------------------------------------------
+def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
+    """The only estimator-specific line of the trainer."""
+    cols = (batch.group_ids, batch.traj_ids, batch.rewards)
+    if cfg.estimator == "gigpo":
+        return gigpo_advantages(*cols, batch.anchors, gamma=cfg.gamma, step_weight=cfg.step_weight, norm=cfg.norm,
+                                similarity=cfg.similarity, episode_stats=cfg.episode_stats)
+    if cfg.estimator == "grpo":
+        return grpo_advantages(*cols, norm=cfg.norm, episode_stats=cfg.episode_stats)
+    return rloo_advantages(*cols)
+
+
+def advantage_metrics(cfg: TrainConfig, batch: StepBatch) -> dict[str, float]:
+    """|A_E|, |A_S| and the step-group statistics of the batch (computed for every estimator, to compare)."""
+    d = advantage_details(batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors, gamma=cfg.gamma,
+                          step_weight=cfg.step_weight, norm=cfg.norm, similarity=cfg.similarity,
+                          episode_stats=cfg.episode_stats)
+    return {"adv_episode_abs": float(d.episode_adv.abs().mean()), "adv_step_abs": float(d.step_adv.abs().mean()),
+            **d.step_group_stats()}
+
+
+def evaluate(cfg: TrainConfig, backend) -> dict[str, float]:
+    """Held-out tasks, greedy (one rollout each) and sampled at ``eval_temperature``."""
+    out = {}
+    for name, greedy in (("greedy", True), ("sampled", False)):
+        runner = GroupRunner(cfg.env, 1, env_options=cfg.env_options, max_steps=cfg.max_steps)
+        batch, _ = collect_rollouts(backend, runner, eval_task_seeds(cfg), mode=cfg.action_mode,
+                                    temperature=cfg.eval_temperature or 1.0, max_new_tokens=cfg.max_new_tokens,
+                                    history_length=cfg.history_length, invalid_penalty=cfg.invalid_penalty,
+                                    greedy=greedy or cfg.eval_temperature == 0)
+        out.update({f"eval_{name}_{k}": v for k, v in batch.episode.items()})
+        out[f"eval_{name}_invalid_rate"] = batch.invalid_rate
+    return out
+
+
+def read_metrics(output_dir: str | Path) -> list[dict]:
+    path = Path(output_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bool) -> Path | None:
+    """Check the output dir against resume/overwrite; returns the checkpoint to resume from, if any."""
+    has_run = (out_dir / METRICS_FILE).exists() or latest_checkpoint(out_dir) is not None
+    if has_run and not (resume or overwrite):
+        raise ValueError(f"output_dir {str(out_dir)!r} already holds a run; pass resume=True (--resume) to continue "
+                         "it, overwrite=True (--overwrite) to start over, or choose another output_dir")
+    if overwrite and not resume:
+        import shutil
+        for name in (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json"):
+            target = out_dir / name
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        return None
+    ckpt = latest_checkpoint(out_dir) if resume else None
+    if ckpt is not None:
+        saved = read_state(ckpt)["config"]
+        now = cfg.to_dict()
+        differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
+        if differ:
+            raise ValueError(f"resume: settings differ from the checkpointed run: "
+                             + ", ".join(f"{k} (run: {saved.get(k)!r}, now: {now[k]!r})" for k in differ))
+    return ckpt
+
+
+# --- the loop --------------------------------------------------------------------------------------------------------
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> list[dict]:
+    """Run (or continue) training; returns every iteration's metrics row (also in ``metrics.jsonl``)."""
+    cfg.validate()
+    out_dir = Path(cfg.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = _prepare_output(cfg, out_dir, resume, overwrite)
+    device = resolve_device(cfg)
+
+    seed_everything(cfg.seed)
+    model, tokenizer, reference, base_source = build_policy(cfg, out_dir, device)
+    seed_everything(cfg.seed + 1)  # the RL phase's randomness does not depend on whether the warm start ran or loaded
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
+    backend = make_backend(cfg, model, tokenizer, base_source, out_dir)
+    mixed = device == "cuda" and cfg.dtype != "float32" and cfg.finetune == "full"
+    autocast = (lambda: torch.autocast("cuda", dtype=getattr(torch, cfg.dtype))) if mixed else contextlib.nullcontext
+
+    start = load_checkpoint(ckpt, model, optimizer) if ckpt is not None else 0
+    history = [m for m in read_metrics(out_dir) if m["iteration"] < start]  # drop rows of unfinished iterations
+    (out_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in history))
+    (out_dir / "config.json").write_text(cfg.to_json())
+
+    from tqdm.auto import trange
+
+    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", disable=not cfg.progress,
+                 initial=start, total=cfg.iterations)
+    for iteration in bar:
+        t_start = time.perf_counter()
+        # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
+        backend.sync(model, iteration)
+        if backend.policy_version != iteration:
+            raise RuntimeError(f"rollout backend holds policy version {backend.policy_version}, expected {iteration}")
+        runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
+        batch, seconds = collect_rollouts(backend, runner, train_task_seeds(cfg, iteration), mode=cfg.action_mode,
+                                          temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                                          history_length=cfg.history_length, invalid_penalty=cfg.invalid_penalty)
+        # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
+        t0 = time.perf_counter()
+        advantages = compute_advantages(cfg, batch)
+        seconds["advantage"] = time.perf_counter() - t0
+        adv_stats = advantage_metrics(cfg, batch)
+        # 3. update
+        t0 = time.perf_counter()
+        update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
+                                     pad_id=tokenizer.pad_token_id, autocast=autocast)
+        seconds["update"] = time.perf_counter() - t0
+        if update_stats["rollout_logprob_gap"] > 0.5:
+            warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
+                          f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
+        row = {"iteration": iteration, **batch.episode, "invalid_rate": batch.invalid_rate, "num_steps": len(batch),
+               "adv_abs": float(advantages.abs().mean()), **adv_stats, **update_stats}
+        # 4. evaluation on held-out tasks
+        if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
+            t0 = time.perf_counter()
+            row.update(evaluate(cfg, backend))
+            seconds["eval"] = time.perf_counter() - t0
+        seconds["iteration"] = time.perf_counter() - t_start
+        row.update({f"time_{k}": v for k, v in seconds.items()})
+        with open(out_dir / METRICS_FILE, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        history.append(row)
+        bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
+        # 5. checkpoint
+        done = iteration + 1
+        if done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
+            save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints)
+
+    final = out_dir / "final"
+    model.save_pretrained(final)  # the LoRA adapter (peft) or the full model
+    tokenizer.save_pretrained(final)
+    return history
