@@ -81,8 +81,41 @@ def run_train(ns: argparse.Namespace) -> int:
     return 0
 
 
+def add_run_notebook_arguments(parser: argparse.ArgumentParser) -> None:
+    from gigpo.notebook_runner import build_parser as add_arguments
+
+    add_arguments(parser)
+
+
+def run_notebook(ns: argparse.Namespace) -> int:
+    """Run a notebook with papermill parameters; outputs go to runs/<name>/."""
+    from gigpo.notebook_runner import parse_value
+    from gigpo.notebook_runner import run_notebook as execute
+
+    params = {key: parse_value(value) for key, value in ns.parameter}
+    run_dir = execute(ns.notebook, params, ns.name, ns.runs_dir, kernel_name=ns.kernel, overwrite=ns.overwrite,
+                      log_output=ns.log_output)
+    print(f"executed {ns.notebook} -> {run_dir}")
+    return 0
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from gigpo.demo import add_demo_arguments as add_arguments
+
+    add_arguments(parser)
+
+
+def run_demo(ns: argparse.Namespace) -> int:
+    """CPU demo: anchor groups of one task, a tiny-model GiGPO run, learning curves."""
+    from gigpo.demo import run_demo as demo
+
+    return demo(ns)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "train": (add_train_arguments, run_train),
+    "run-notebook": (add_run_notebook_arguments, run_notebook),
+    "demo": (add_demo_arguments, run_demo),
 }
 
 

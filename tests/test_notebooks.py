@@ -1,0 +1,87 @@
+"""Run the notebooks as CI does (papermill, CPU parameters) and the run-notebook command that wraps papermill."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from gigpo.metrics_io import read_metrics
+from gigpo.notebook_runner import main, parse_value, run_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+# the smallest training that still exercises rollouts, advantages, the update and the metrics file
+TINY_TRAINING = {"iterations": 1, "num_groups": 1, "group_size": 2, "max_steps": 3, "eval_every": 0,
+                 "checkpoint_every": 0, "progress": False}
+
+
+def errors(path):
+    nb = nbformat.read(path, as_version=4)
+    return [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def tiny_notebook(path):
+    params = new_code_cell("greeting = 'hi'\ncount = 1\noutput_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell(
+        "from pathlib import Path\nPath(output_dir, 'out.txt').write_text(greeting * count)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parse_value_reads_yaml_scalars_and_lists():
+    assert parse_value("3") == 3 and parse_value("0.5") == 0.5 and parse_value("true") is True
+    assert parse_value("null") is None and parse_value("[0, 1]") == [0, 1] and parse_value("sokoban") == "sokoban"
+    assert parse_value("{eval_every: 0}") == {"eval_every": 0}
+    assert parse_value("a: b: c") == "a: b: c"  # not YAML: kept as text
+
+
+def test_run_notebook_keeps_outputs_together(tmp_path):
+    nb = tiny_notebook(tmp_path / "tiny.ipynb")
+    run_dir = main([str(nb), "-p", "greeting", "yo", "-p", "count", "2", "--name", "r1",
+                    "--runs-dir", str(tmp_path / "runs")])
+    assert run_dir == (tmp_path / "runs" / "r1").resolve()
+    assert (run_dir / "out.txt").read_text() == "yoyo"  # output_dir was pointed at the run directory
+    assert (run_dir / "tiny.ipynb").exists() and not errors(run_dir / "tiny.ipynb")
+    recorded = json.loads((run_dir / "parameters.json").read_text())["parameters"]
+    assert recorded == {"greeting": "yo", "count": 2, "output_dir": str(run_dir)}
+    with pytest.raises(ValueError, match="not empty"):
+        run_notebook(nb, {}, name="r1", runs_dir=tmp_path / "runs")
+    with pytest.raises(ValueError, match=r"no parameter\(s\) \['colour'\]"):
+        run_notebook(nb, {"colour": "red"}, name="r2", runs_dir=tmp_path / "runs")
+    with pytest.raises(ValueError, match="not a notebook"):
+        run_notebook(tmp_path / "missing.ipynb")
+
+
+@pytest.mark.parametrize("name", ["01_anchor_grouping", "02_advantages"])
+def test_teaching_notebooks_run_and_save_their_figures(tmp_path, name):
+    run_dir = run_notebook(NOTEBOOKS / f"{name}.ipynb", {}, name=name, runs_dir=tmp_path)
+    assert not errors(run_dir / f"{name}.ipynb")
+    assert len(list(run_dir.glob("*.html"))) >= 3
+
+
+@pytest.mark.slow
+def test_training_notebook_writes_metrics_and_curves(tmp_path):
+    run_dir = run_notebook(NOTEBOOKS / "03_training.ipynb", dict(TINY_TRAINING, env="sokoban"), name="t",
+                           runs_dir=tmp_path)
+    assert not errors(run_dir / "03_training.ipynb")
+    metrics = read_metrics(run_dir)
+    assert [m["iteration"] for m in metrics] == [0]
+    assert (run_dir / "learning_curves.html").exists() and (run_dir / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_comparison_notebook_runs_both_estimators(tmp_path):
+    overrides = {k: v for k, v in TINY_TRAINING.items() if k not in ("iterations", "progress")}
+    run_dir = run_notebook(NOTEBOOKS / "04_gigpo_vs_grpo.ipynb", {"iterations": 1, "train_overrides": overrides},
+                           name="cmp", runs_dir=tmp_path)
+    assert not errors(run_dir / "04_gigpo_vs_grpo.ipynb")
+    for estimator in ("gigpo", "grpo"):
+        run = run_dir / f"{estimator}-seed0"
+        assert json.loads((run / "config.json").read_text())["estimator"] == estimator
+        assert len(read_metrics(run)) == 1
+    table = (run_dir / "results.md").read_text()
+    assert "| gigpo | 1 |" in table and "| grpo | 1 |" in table
+    assert (run_dir / "results.csv").exists() and (run_dir / "success_rate.html").exists()
