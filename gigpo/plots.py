@@ -131,7 +131,7 @@ def _graph_traces(records: Sequence[StepRecord], labels: list[int], highlight_st
     faded = highlight_step is not None
     traces.append(go.Scatter(
         x=[x[g] for g in nodes], y=[y[g] for g in nodes], mode="markers+text", text=text,
-        textposition="middle center", textfont=dict(color="black", size=11),
+        textposition="middle center", textfont=dict(color="black", size=11, shadow="auto"),
         hovertext=hover, hoverinfo="text", showlegend=False, name="step groups",
         marker=dict(size=[8 + 6 * math.sqrt(s) for s in size], color=share_won, cmin=0, cmax=1,
                     colorscale=OUTCOME_SCALE, showscale=show_colorbar,
@@ -142,7 +142,7 @@ def _graph_traces(records: Sequence[StepRecord], labels: list[int], highlight_st
     counts = {k: sum(1 for t, w in won.items() if w == (k == "won")) for k in ends}
     traces.append(go.Scatter(
         x=[x[k] for k in ends], y=[y[k] for k in ends], mode="markers+text", showlegend=False,
-        text=[f"{k} ({counts[k]})" for k in ends], textposition="middle right",
+        text=[f"{k} ({counts[k]})" for k in ends], textposition="top center",
         hovertext=[f"{counts[k]} rollouts {k}" for k in ends], hoverinfo="text",
         marker=dict(symbol="square", size=[8 + 6 * math.sqrt(counts[k]) for k in ends],
                     color=[WON_COLOR if k == "won" else FAILED_COLOR for k in ends])))
@@ -227,8 +227,9 @@ def step_snapshot_html(records: Sequence[StepRecord], labels: Any, step: int, *,
             r, g = at_t[traj]
             lines = r.observation.strip().split("\n")
             obs = "\n".join(lines[-max_lines:])
+            visits = f"{size[g]} visit" + ("s" if size[g] != 1 else "")
             chip = (f"<span style='background:{group_color(g)};color:white;padding:1px 6px;border-radius:8px'>"
-                    f"group {g}</span><br><small>{groups_now[g]} here now, {size[g]} visits in all</small>")
+                    f"group {g}</span><br><small>{groups_now[g]} here now, {visits} in all</small>")
             validity = "" if r.valid else " <i>(not admissible)</i>"
             result = " &rarr; won" if r.won else (" &rarr; step limit" if r.truncated else "")
             rows.append(f"<tr style='border-left:6px solid {group_color(g)}'><td>{traj}</td><td>{chip}</td>"

@@ -27,6 +27,7 @@ from envs import GroupRunner
 from gigpo.advantages import advantage_details, gigpo_advantages, grpo_advantages, rloo_advantages
 from gigpo.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
 from gigpo.config import RESUMABLE_CHANGES, TrainConfig
+from gigpo.metrics_io import read_metrics
 from gigpo.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.policy_backends import HFBackend, VLLMBackend, continuation_log_probs
 from gigpo.policy_loss import policy_loss
@@ -263,13 +264,6 @@ def evaluate(cfg: TrainConfig, backend) -> dict[str, float]:
         out.update({f"eval_{name}_{k}": v for k, v in batch.episode.items()})
         out[f"eval_{name}_invalid_rate"] = batch.invalid_rate
     return out
-
-
-def read_metrics(output_dir: str | Path) -> list[dict]:
-    path = Path(output_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bool) -> Path | None:
