@@ -358,14 +358,7 @@ def advantage_heatmaps(details: AdvantageDetails, *, params: Mapping[str, Any] |
     panels = [("A_E  (episode, Eq. 3)", advantage_grid(details.episode_adv, traj)),
               ("A_S  (step, Eq. 7)", advantage_grid(details.step_adv, traj)),
               ("A = A_E + w·A_S  (Eq. 8)", advantage_grid(details.advantage, traj))]
-    zmax = max(float(np.nanmax(np.abs(g))) for _, g in panels) or 1.0
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.03)
-    _heatmap_row(fig, panels, _traj_labels(details), zmax)
-    text = title or "GiGPO advantages per trajectory and step"
-    if params:
-        text += f" ({_params_text(params)})"
-    fig.update_layout(title=dict(text=text), height=140 + 28 * details.num_trajectories)
-    return fig
+    return _heatmap_figure(details, panels, title or "GiGPO advantages per trajectory and step", params, 0.03)
 
 
 def gigpo_vs_grpo_heatmaps(details: AdvantageDetails, grpo_adv: Any, *, params: Mapping[str, Any] | None = None,
@@ -374,13 +367,18 @@ def gigpo_vs_grpo_heatmaps(details: AdvantageDetails, grpo_adv: Any, *, params: 
     traj = details.traj_index
     panels = [("GRPO: A_E on every step", advantage_grid(grpo_adv, traj)),
               ("GiGPO: A_E + w·A_S", advantage_grid(details.advantage, traj))]
+    return _heatmap_figure(details, panels, title or "GiGPO vs GRPO on the same batch", params, 0.04)
+
+
+def _heatmap_figure(details: AdvantageDetails, panels: Sequence[tuple[str, np.ndarray]], title: str,
+                    params: Mapping[str, Any] | None, spacing: float) -> go.Figure:
+    """Heatmap panels side by side on one symmetric colour scale, the parameters in the title."""
     zmax = max(float(np.nanmax(np.abs(g))) for _, g in panels) or 1.0
-    fig = make_subplots(rows=1, cols=2, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.04)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=spacing)
     _heatmap_row(fig, panels, _traj_labels(details), zmax)
-    text = title or "GiGPO vs GRPO on the same batch"
     if params:
-        text += f" ({_params_text(params)})"
-    fig.update_layout(title=dict(text=text), height=140 + 28 * details.num_trajectories)
+        title += f" ({_params_text(params)})"
+    fig.update_layout(title=dict(text=title), height=140 + 28 * details.num_trajectories)
     return fig
 
 
