@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-PRESETS = ("tiny", "smollm2-135m")
+PRESETS = ("tiny", "tiny-mini", "smollm2-135m")
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -61,9 +61,9 @@ def resolve_model(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"model must be a non-empty string (a preset {PRESETS}, a local path or a hub id), "
                          f"got {name!r}")
-    if name == "tiny":
+    if name in ("tiny", "tiny-mini"):
         from gigpo.tiny_model import tiny_model_path
-        return str(tiny_model_path())
+        return str(tiny_model_path(preset=name))
     if name == "smollm2-135m":
         return str(smollm2_path())
     path = Path(name).expanduser()

@@ -577,7 +577,11 @@ def comparison_cells():
         and on a GPU with the paper's model, pass the GPU parameters of notebook 03 in `train_overrides`
         (e.g. `{model: Qwen/Qwen2.5-1.5B-Instruct, device: cuda, backend: vllm, action_mode: free, ...}`) with
         `-p env household -p iterations 150 -p seeds "[0, 1, 2]"`. Runs that already finished are reused
-        (`reuse_runs`), so a study can be extended seed by seed.
+        (`reuse_runs`), so a study can be extended seed by seed. Settings tuned per estimator (the learning rate)
+        go in `estimator_overrides`, e.g. `-p estimator_overrides "{gigpo: {lr: 3.0e-4}, grpo: {lr: 1.0e-4}}"`.
+
+        The published course-scale study (`results/README.md`) is `bash results/run_study.sh`: it trains the runs two
+        at a time with the CLI and then runs this notebook over them with the same settings.
         """),
         params("""
         # papermill parameters
@@ -586,6 +590,7 @@ def comparison_cells():
         env = "sokoban"                       # TrainConfig.env
         iterations = 2                        # TrainConfig.iterations of each run
         train_overrides = {"eval_every": 0, "checkpoint_every": 0}  # more TrainConfig fields, the same for every run
+        estimator_overrides = {}              # TrainConfig fields per estimator (e.g. its tuned lr), over train_overrides
         training_notebook = "03_training.ipynb"  # the notebook that trains (path relative to this notebook)
         output_dir = "runs/gigpo_vs_grpo"     # each run in <output_dir>/<estimator>-seed<seed>/, table and figures here
         reuse_runs = True                     # skip a run whose metrics.jsonl already has `iterations` rows
@@ -619,7 +624,8 @@ def comparison_cells():
                 if reuse_runs and len(read_metrics(run_dir)) >= iterations:
                     print(f"{name}: reusing the finished run in {run_dir}")
                     continue
-                params = {**train_overrides, "env": env, "estimator": estimator, "seed": seed,
+                params = {**train_overrides, **estimator_overrides.get(estimator, {}), "env": env,
+                          "estimator": estimator, "seed": seed,
                           "iterations": iterations, "progress": False}
                 started = time.perf_counter()
                 run_notebook(training_notebook, params, name=name, runs_dir=out, overwrite=True)
