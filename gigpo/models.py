@@ -22,7 +22,7 @@ def smollm2_path() -> Path:
     A GGUF-loaded model cannot be ``save_pretrained`` directly (it keeps a quantization config), so the model is
     rebuilt from its config without ``quantization_config`` and the dequantized state dict loaded into it.
     """
-    from gigpo.tiny_model import cache_root
+    from gigpo.tiny_model import cache_root, save_pretrained_atomic
 
     out = cache_root() / "models" / "smollm2-135m-instruct"
     if (out / "config.json").exists():
@@ -43,16 +43,7 @@ def smollm2_path() -> Path:
         del config.quantization_config
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict())
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    try:
-        os.replace(tmp, out)
-    except OSError:  # built concurrently by another process: keep theirs
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    save_pretrained_atomic(model, tokenizer, out)
     return out
 
 

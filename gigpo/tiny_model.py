@@ -61,6 +61,21 @@ def cache_root() -> Path:
     return Path(os.environ.get("GIGPO_CACHE", Path.home() / ".cache" / "gigpo"))
 
 
+def save_pretrained_atomic(model, tokenizer, out_dir: Path) -> None:
+    """``save_pretrained`` model and tokenizer into ``out_dir`` via a rename, so a concurrent reader or builder never
+    sees a half-written folder; if another process got there first, its copy is kept."""
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    tmp = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def env_corpus(env_names=CORPUS_ENVS, seeds=range(4), max_steps: int = 20) -> str:
     """Text of the built-in envs (observations, tasks, actions) along expert trajectories; missing envs are skipped."""
     import envs
@@ -118,16 +133,7 @@ def build_tiny_model(out_dir: str | Path, corpus: str, seed: int = 0, model_conf
     torch.manual_seed(seed)  # deterministic weights without disturbing the caller's RNG
     model = Qwen2ForCausalLM(config)
     torch.random.set_rng_state(saved_rng)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    tmp = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    try:
-        os.replace(tmp, out_dir)  # atomic: a concurrent builder never sees a half-written model
-    except OSError:  # another process built it first: keep theirs
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    save_pretrained_atomic(model, tokenizer, out_dir)
     return out_dir
 
 
