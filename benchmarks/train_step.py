@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from gigpo.advantages import gigpo_advantages, grpo_advantages
-from gigpo.config import TrainConfig
-from gigpo.trainer import train
+from gigpo.estimators import gigpo_advantages, grpo_advantages
+from gigpo.training.config import TrainConfig
+from gigpo.training.trainer import train
 
 PHASES = ("rollout", "env", "advantage", "update", "iteration")
 
@@ -58,7 +58,7 @@ def main() -> None:
                               num_groups=args.num_groups, group_size=args.group_size, max_steps=args.max_steps,
                               eval_every=0, checkpoint_every=0, seed=0, output_dir=out, progress=False)
             if first_batch is None:  # record iteration 0's steps for the head-to-head timing
-                import gigpo.trainer as t
+                import gigpo.training.trainer as t
                 real = t.compute_advantages
 
                 def recording(cfg_, batch):

@@ -7,9 +7,13 @@ An environment is any object with::
 
 ``obs`` is the text the agent reads. ``info`` always carries the keys in :data:`INFO_KEYS`:
 
-- ``"anchor"``: a hashable canonical key of the *full* environment state, equal iff the states are equal.
-  GiGPO groups steps on it (paper Sec. 4.2, "anchor states"). Anchors are only compared between rollouts of the
-  same task, so a key may leave out what is fixed per task (the shop's key omits the instruction).
+- ``"anchor"``: a hashable canonical key of the environment state *within its task*, equal iff two states of the
+  same task are equal. GiGPO groups steps on it (paper Sec. 4.2, "anchor states"). Anchors are only ever compared
+  between rollouts of the same task (the estimators group by (task group, anchor)), so the convention is that a key
+  leaves out everything fixed per task: no task seed, no layout, no instruction. Two different tasks may therefore
+  produce equal anchors; that is expected and harmless. Every built-in env follows it (household: location, open
+  receptacles, lamp, object locations and bits; sokoban: player and boxes; shop: page, query, page number, product,
+  options; textworld: location and state facts).
 - ``"admissible_actions"``: ``list[str]``, the actions valid now.
 - ``"expert_action"``: the next action of a built-in expert that solves the task (``None`` once done).
 - ``"won"``: ``bool``.

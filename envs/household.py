@@ -164,8 +164,11 @@ class HouseholdEnv:
 
     @property
     def anchor(self) -> tuple:
-        """Canonical key of the full state: (task seed, location, open mask, lamp, object locations, object bits)."""
-        return (self._seed, self._loc, self._open, self._lamp_on, self._obj_loc_key, self._flags_key)
+        """Canonical key of the state within its task: (location, open mask, lamp, object locations, object bits).
+
+        The layout is fixed by the task seed and anchors are compared only within one task's group, so the key
+        leaves the seed out (the convention of every built-in env, see ``envs/base.py``)."""
+        return (self._loc, self._open, self._lamp_on, self._obj_loc_key, self._flags_key)
 
     def _info(self, truncated: bool) -> dict[str, Any]:
         done = self._won or truncated

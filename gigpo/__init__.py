@@ -1,25 +1,39 @@
 """gigpo: Group-in-Group Policy Optimization (Feng et al. 2025, arXiv 2505.10978) for LLM agents.
 
-The algorithm core is a handful of pure functions over flat per-step tensors::
+The package, by folder:
+
+- ``gigpo.estimators``: the paper's math as pure tensor functions (GiGPO, GRPO, RLOO and successors) and the
+  estimator registry;
+- ``gigpo.training``: the LLM trainer (config, rollouts, backends, PPO-clip loss, checkpoints, warm start);
+- ``gigpo.notebook``: what the notebooks use (plotly figures, widgets, the papermill runner, metrics I/O);
+- ``python -m gigpo``: the command line (``gigpo/__main__.py``).
+
+The algorithm core::
 
     from gigpo import gigpo_advantages, grpo_advantages
     adv = gigpo_advantages(group_ids, traj_ids, rewards, anchors, gamma=0.95, step_weight=1.0)
 
 Training (``TrainConfig``, ``train``) is imported on first use, so ``import gigpo`` stays light (no transformers).
 """
-from gigpo.advantages import (
+from gigpo.estimators import (
     AdvantageDetails,
     advantage_details,
+    compute_advantages,
+    estimator_names,
+    get_estimator,
     gigpo_advantages,
     grpo_advantages,
+    register_estimator,
     rloo_advantages,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["AdvantageDetails", "advantage_details", "gigpo_advantages", "grpo_advantages", "rloo_advantages",
+           "compute_advantages", "estimator_names", "get_estimator", "register_estimator",
            "TrainConfig", "train", "read_metrics"]
 
-_LAZY = {"TrainConfig": "gigpo.config", "train": "gigpo.trainer", "read_metrics": "gigpo.metrics_io"}
+_LAZY = {"TrainConfig": "gigpo.training.config", "train": "gigpo.training.trainer",
+         "read_metrics": "gigpo.notebook.metrics_io"}
 
 
 def __getattr__(name: str):

@@ -16,7 +16,7 @@ import sys
 import typing
 from typing import Any, Callable
 
-from gigpo.config import TrainConfig
+from gigpo.training.config import TrainConfig
 
 
 def _parse_optional(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -70,7 +70,7 @@ def config_from_args(ns: argparse.Namespace) -> TrainConfig:
 
 def run_train(ns: argparse.Namespace) -> int:
     """Train a policy with GiGPO, GRPO or RLOO (every TrainConfig field is a flag)."""
-    from gigpo.trainer import train
+    from gigpo.training.trainer import train
 
     cfg = config_from_args(ns)
     history = train(cfg, resume=ns.resume, overwrite=ns.overwrite)
@@ -82,15 +82,15 @@ def run_train(ns: argparse.Namespace) -> int:
 
 
 def add_run_notebook_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.notebook_runner import build_parser as add_arguments
+    from gigpo.notebook.runner import build_parser as add_arguments
 
     add_arguments(parser)
 
 
 def run_notebook(ns: argparse.Namespace) -> int:
     """Run a notebook with papermill parameters; outputs go to runs/<name>/."""
-    from gigpo.notebook_runner import parse_value
-    from gigpo.notebook_runner import run_notebook as execute
+    from gigpo.notebook.runner import parse_value
+    from gigpo.notebook.runner import run_notebook as execute
 
     params = {key: parse_value(value) for key, value in ns.parameter}
     run_dir = execute(ns.notebook, params, ns.name, ns.runs_dir, kernel_name=ns.kernel, overwrite=ns.overwrite,
@@ -100,14 +100,14 @@ def run_notebook(ns: argparse.Namespace) -> int:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.demo import add_demo_arguments as add_arguments
+    from gigpo.training.demo import add_demo_arguments as add_arguments
 
     add_arguments(parser)
 
 
 def run_demo(ns: argparse.Namespace) -> int:
     """CPU demo: anchor groups of one task, a tiny-model GiGPO run, learning curves."""
-    from gigpo.demo import run_demo as demo
+    from gigpo.training.demo import run_demo as demo
 
     return demo(ns)
 

@@ -20,7 +20,7 @@ import sys
 import torch
 
 import envs
-from gigpo.advantages import gigpo_advantages, grpo_advantages, rloo_advantages
+from gigpo.estimators import gigpo_advantages, grpo_advantages, rloo_advantages
 
 ENV = "sokoban"
 ENV_OPTIONS = {"num_boxes": 1, "max_steps": 10, "max_solution_moves": 4}
@@ -61,9 +61,9 @@ def credit_quality() -> dict:
 
 
 def state_dependence(model_dir: str) -> dict:
-    from gigpo.models import load_model_and_tokenizer
-    from gigpo.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-    from gigpo.prompts import chat_text, format_prompt
+    from gigpo.training.models import load_model_and_tokenizer
+    from gigpo.training.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
+    from gigpo.training.prompts import chat_text, format_prompt
 
     model, tok = load_model_and_tokenizer(model_dir)
     model.eval()
@@ -93,7 +93,7 @@ def state_dependence(model_dir: str) -> dict:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    from gigpo.models import resolve_model
+    from gigpo.training.models import resolve_model
     result = {"credit_quality_random_rollouts": credit_quality(), "state_dependence": {}}
     for m in sys.argv[1:] or [resolve_model("tiny-mini")]:
         result["state_dependence"][m] = state_dependence(m)

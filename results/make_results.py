@@ -9,7 +9,7 @@ Definitions (all at equal iterations, every run has the same number of iteration
   task pool) over the first / last ``WINDOW`` iterations of a run; then mean and sample std over seeds.
 - ``eval_greedy_success`` / ``eval_sampled_success``: success on the held-out seeds (eval_seed_offset + 0..7, never
   trained on) after the last iteration, greedy and sampled at eval_temperature.
-- step-group statistics: mean over all iterations of ``step_group_mean_size`` (rows per anchor-state group),
+- step-group statistics: mean over all iterations of ``step_group_size_per_group`` (rows per anchor-state group),
   ``step_group_share_grouped`` (share of step rows in a group of 2+), ``adv_step_abs`` (mean |A_S|) and
   ``adv_episode_abs`` (mean |A_E|), logged for every estimator with GiGPO's settings.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(RESULTS.parent))
 
-from gigpo import plots  # noqa: E402
-from gigpo.metrics_io import read_metrics, to_markdown, write_csv  # noqa: E402
+from gigpo.notebook import plots  # noqa: E402
+from gigpo.notebook.metrics_io import read_metrics, to_markdown, write_csv  # noqa: E402
 
 WINDOW = 5
 ESTIMATORS = ("gigpo", "grpo", "rloo")
@@ -38,8 +38,8 @@ def random_policy_run(config_path: Path) -> list[dict]:
     import random
 
     import envs
-    from gigpo.config import TrainConfig
-    from gigpo.trainer import eval_task_seeds, train_task_seeds
+    from gigpo.training.config import TrainConfig
+    from gigpo.training.trainer import eval_task_seeds, train_task_seeds
 
     cfg = TrainConfig.from_dict(json.loads(config_path.read_text()))
     rng = random.Random(cfg.seed)
@@ -87,7 +87,7 @@ def per_run_values(records) -> dict[str, float | None]:
         "eval_greedy_success": last_value(records, "eval_greedy_success_rate"),
         "eval_sampled_success": last_value(records, "eval_sampled_success_rate"),
         "eval_sampled_return": last_value(records, "eval_sampled_mean_return"),
-        "step_group_mean_size": mean_of(records, "step_group_mean_size"),
+        "step_group_size_per_group": mean_of(records, "step_group_size_per_group"),
         "step_group_share_grouped": mean_of(records, "step_group_share_grouped"),
         "adv_step_abs": mean_of(records, "adv_step_abs"),
         "adv_episode_abs": mean_of(records, "adv_episode_abs"),
@@ -161,8 +161,8 @@ def main(argv: list[str]) -> None:
             f"{env}_eval_sampled_success": plots.curves_with_spread(
                 runs, "eval_sampled_success_rate", title=f"{env}: held-out success rate (sampled, T=0.4)",
                 y_title="success rate (held-out, sampled)"),
-            f"{env}_step_group_mean_size": plots.curves_with_spread(
-                runs, "step_group_mean_size", title=f"{env}: mean anchor-state group size", y_title="rows per group"),
+            f"{env}_step_group_size_per_group": plots.curves_with_spread(
+                runs, "step_group_size_per_group", title=f"{env}: mean anchor-state group size", y_title="rows per group"),
             f"{env}_adv_step_abs": plots.curves_with_spread(
                 runs, "adv_step_abs", title=f"{env}: mean |A_S| (step-level advantage)", y_title="|A_S|"),
         }

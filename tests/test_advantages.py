@@ -35,7 +35,9 @@ def test_hand_worked_gigpo():
     assert d.step_group.tolist() == [0, 0, 0, 1, 2, 2, 1]  # labels in order of first appearance
     assert d.step_group_size.tolist() == [3, 3, 3, 2, 2, 2, 2]
     assert d.num_step_groups == 3 and d.num_trajectories == 3 and d.num_groups == 1
-    assert d.step_group_stats() == {"step_groups": 3.0, "step_group_mean_size": 7 / 3, "step_group_share_grouped": 1.0}
+    # sizes 3, 2, 2: per group (3 + 2 + 2) / 3; per row, each row counts its own group's size: (3*3 + 2*2 + 2*2) / 7
+    assert d.step_group_stats() == pytest.approx({"step_groups": 3.0, "step_group_size_per_group": 7 / 3,
+                                                  "step_group_size_per_row": 17 / 7, "step_group_share_grouped": 1.0})
 
 
 def test_hand_worked_step_weighted_episode_stats():

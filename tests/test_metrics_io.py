@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from gigpo.metrics_io import (final_value, metrics_path, numeric_keys, read_metrics, series, summarize_runs,
+from gigpo.notebook.metrics_io import (final_value, metrics_path, numeric_keys, read_metrics, series, summarize_runs,
                               to_markdown, write_csv)
 
 

@@ -1,14 +1,14 @@
-"""The notebooks' papermill parameters: 03 mirrors TrainConfig field for field; every notebook is well-formed and
-regenerates from notebooks/make_notebooks.py."""
+"""The notebooks' papermill parameters: 03 mirrors TrainConfig field for field; every notebook is well-formed; each
+``.ipynb`` is paired with a jupytext percent script and the two hold the same cells."""
 import ast
 import dataclasses
-import importlib.util
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
-from gigpo.config import TrainConfig
+from gigpo.training.config import TrainConfig
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_anchor_grouping.ipynb", "02_advantages.ipynb", "03_training.ipynb", "04_gigpo_vs_grpo.ipynb"]
@@ -53,12 +53,42 @@ def test_notebook_metadata_and_parameters(name):
     assert "\ndef " not in "\n" + code, "algorithm code belongs in the library, not in notebooks"
 
 
-def test_notebooks_match_their_generator():
-    spec = importlib.util.spec_from_file_location("make_notebooks", NOTEBOOKS / "make_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert sorted(module.NOTEBOOKS) == NAMES
-    for name, cells in module.NOTEBOOKS.items():
-        expected = [(c.cell_type, c.source) for c in cells()]
-        assert [(c.cell_type, c.source) for c in read(name).cells] == expected, \
-            f"{name} differs from notebooks/make_notebooks.py; run: python notebooks/make_notebooks.py"
+def cells_of(nb):
+    return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+
+
+def out_of_sync(ipynb: Path) -> list[str]:
+    """Why ``ipynb`` and its paired percent script differ ([] if they agree): pairing metadata, then each cell."""
+    script = ipynb.with_suffix(".py")
+    if not script.exists():
+        return [f"{script.name} is missing; run: jupytext --sync {ipynb.name}"]
+    nb, py = nbformat.read(ipynb, as_version=4), jupytext.read(script)
+    problems = [f"{p.name}: not paired as ipynb,py:percent"
+                for p, meta in ((ipynb, nb.metadata), (script, py.metadata))
+                if meta.get("jupytext", {}).get("formats") != "ipynb,py:percent"]
+    a, b = cells_of(nb), cells_of(py)
+    if len(a) != len(b):
+        problems.append(f"{len(a)} cells in {ipynb.name} but {len(b)} in {script.name}")
+    problems += [f"cell {i} differs: {x[1][:60]!r} vs {y[1][:60]!r}" for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return problems
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_and_its_script_are_in_sync(name):
+    problems = out_of_sync(NOTEBOOKS / name)
+    assert not problems, f"{name}: " + "; ".join(problems) + " (run: jupytext --sync notebooks/*.ipynb)"
+
+
+def test_sync_check_catches_an_edit_on_either_side(tmp_path):
+    for name in ("01_anchor_grouping.ipynb", "01_anchor_grouping.py"):
+        (tmp_path / name).write_text((NOTEBOOKS / name).read_text())
+    assert out_of_sync(tmp_path / "01_anchor_grouping.ipynb") == []
+    script = tmp_path / "01_anchor_grouping.py"
+    script.write_text(script.read_text().replace("group_size = 8", "group_size = 6", 1))
+    assert any("differs" in p for p in out_of_sync(tmp_path / "01_anchor_grouping.ipynb"))
+    script.unlink()
+    assert "missing" in out_of_sync(tmp_path / "01_anchor_grouping.ipynb")[0]
+
+
+def test_every_notebook_in_the_folder_is_checked():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)

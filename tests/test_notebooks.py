@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from gigpo.metrics_io import read_metrics
-from gigpo.notebook_runner import main, parse_value, run_notebook
+from gigpo.notebook.metrics_io import read_metrics
+from gigpo.notebook.runner import main, parse_value, run_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the smallest training that still exercises rollouts, advantages, the update and the metrics file

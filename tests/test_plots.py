@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 import pytest
 
 from envs import StepRecord
-from gigpo import grpo_advantages, plots
-from gigpo.scripted_rollouts import records_details
+from gigpo import grpo_advantages
+from gigpo.notebook import plots
+from gigpo.notebook.scripted_rollouts import records_details
 
 
 def rec(traj, step, state, action, reward=0.0, won=False, truncated=False, obs=None):
@@ -137,10 +138,12 @@ def test_curves_with_spread_mean_and_std_band_over_seeds():
 
 
 def test_grouping_comparison_and_similarity_sweep_are_labelled():
-    stats = {"state key": {"step_groups": 3, "step_group_mean_size": 5 / 3, "step_group_share_grouped": 0.8},
-             "text": {"step_groups": 2, "step_group_mean_size": 2.5, "step_group_share_grouped": 1.0}}
+    stats = {"state key": {"step_groups": 3, "step_group_size_per_group": 5 / 3, "step_group_size_per_row": 2.2,
+                           "step_group_share_grouped": 0.8},
+             "text": {"step_groups": 2, "step_group_size_per_group": 2.5, "step_group_size_per_row": 2.6,
+                      "step_group_share_grouped": 1.0}}
     bars = plots.grouping_comparison(stats)
-    assert [list(t.y) for t in bars.data] == [[3, 2], [5 / 3, 2.5], [0.8, 1.0]]
+    assert [list(t.y) for t in bars.data] == [[3, 2], [2.2, 2.6], [0.8, 1.0]]  # the size a step sees
     sweep = plots.similarity_sweep([1.0, 0.8], [stats["state key"], stats["text"]], references={"exact": stats["text"]})
     assert list(sweep.data[0].y) == [3, 2] and sweep.layout.xaxis.title.text == "similarity threshold"
     with pytest.raises(ValueError, match="one stats entry per threshold"):

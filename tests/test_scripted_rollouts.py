@@ -2,7 +2,7 @@
 import pytest
 
 from envs import StepRecord
-from gigpo.scripted_rollouts import (anchor_disagreements, collect_group, collect_groups, outcomes, record_anchors,
+from gigpo.notebook.scripted_rollouts import (anchor_disagreements, collect_group, collect_groups, outcomes, record_anchors,
                                      records_details)
 
 

@@ -7,14 +7,14 @@ import envs
 import pytest
 import torch
 
-import gigpo.trainer as trainer_module
+import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
-from gigpo.config import TrainConfig
-from gigpo.models import load_model_and_tokenizer, wrap_lora
-from gigpo.policy_backends import Choice, Generation, encode_candidate
-from gigpo.rollout import StepBatch, collect_rollouts
-from gigpo.trainer import policy_update, read_metrics, train, unit_log_probs
-from gigpo.warm_start import expert_examples, supervised_finetune
+from gigpo.training.config import TrainConfig
+from gigpo.training.models import load_model_and_tokenizer, wrap_lora
+from gigpo.training.policy_backends import Choice, Generation, encode_candidate
+from gigpo.training.rollout import StepBatch, collect_rollouts
+from gigpo.training.trainer import policy_update, read_metrics, train, unit_log_probs
+from gigpo.training.warm_start import expert_examples, supervised_finetune
 
 
 class Corridor:
@@ -53,14 +53,16 @@ TINY = dict(env="corridor", num_groups=2, group_size=2, max_steps=4, eval_tasks=
 def test_config_errors_name_the_problem():
     with pytest.raises(ValueError, match="unknown TrainConfig setting.*'lerning_rate'"):
         TrainConfig.from_dict({"lerning_rate": 1e-3})
-    with pytest.raises(ValueError, match="estimator must be one of"):
+    with pytest.raises(ValueError, match="unknown estimator 'ppo'; registered: gigpo, grpo, rloo"):
         TrainConfig(estimator="ppo")
     with pytest.raises(ValueError, match="needs a CUDA GPU"):
         TrainConfig(backend="vllm", device="cpu")
     with pytest.raises(ValueError, match="choice"):
         TrainConfig(backend="vllm", device="cuda", action_mode="choice")
-    with pytest.raises(ValueError, match="similarity only applies"):
+    with pytest.raises(ValueError, match="similarity does not apply to estimator 'grpo'"):
         TrainConfig(estimator="grpo", similarity=0.9)
+    with pytest.raises(ValueError, match=r"estimator_options \['gama'\] are not options of 'gigpo'"):
+        TrainConfig(estimator_options={"gama": 0.9})
     with pytest.raises(ValueError, match="group_size must be > 0"):
         TrainConfig(group_size=0)
 
@@ -86,7 +88,7 @@ def test_cli_flags_map_to_the_config():
 
 def test_cpu_paths_never_import_vllm():
     assert "vllm" not in sys.modules
-    from gigpo.policy_backends import VLLMBackend
+    from gigpo.training.policy_backends import VLLMBackend
     if "vllm" not in sys.modules:
         with pytest.raises(ValueError, match="pip install"):
             VLLMBackend("x", None, lora_rank=None, work_dir=".", seed=0, max_prompt_tokens=8, max_new_tokens=8)
@@ -239,7 +241,7 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monk
 def test_metrics_rows_have_every_documented_metric(tmp_path):
     rows = train(TrainConfig(**TINY, iterations=2, output_dir=str(tmp_path), estimator="grpo", finetune="full"))
     needed = {"success_rate", "mean_return", "mean_length", "invalid_rate", "entropy", "kl", "clip_frac",
-              "adv_episode_abs", "adv_step_abs", "step_groups", "step_group_mean_size", "step_group_share_grouped",
+              "adv_episode_abs", "adv_step_abs", "step_groups", "step_group_size_per_group", "step_group_share_grouped",
               "time_rollout", "time_env", "time_advantage", "time_update", "grad_norm"}
     assert needed <= set(rows[0])
     assert {"eval_greedy_success_rate", "eval_sampled_success_rate", "time_eval"} <= set(rows[1])

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gigpo.scripted_rollouts import collect_group, records_details
-from gigpo.widgets import AdvantageExplorer, LiveCurves, RolloutExplorer
+from gigpo.notebook.scripted_rollouts import collect_group, records_details
+from gigpo.notebook.widgets import AdvantageExplorer, LiveCurves, RolloutExplorer
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +77,11 @@ def test_live_curves_follow_a_training_process_and_report_its_failure(tmp_path):
 
 
 def test_training_command_writes_the_request_and_imports_setup_modules(tmp_path):
-    from gigpo.config import TrainConfig
-    from gigpo.train_process import training_command
+    from gigpo.training.config import TrainConfig
+    from gigpo.training.train_process import training_command
 
     config = TrainConfig(output_dir=str(tmp_path / "run"), iterations=3, estimator="grpo")
     command = training_command(config, setup_modules=["my_envs"])
-    assert command[:3] == [sys.executable, "-m", "gigpo.train_process"]
+    assert command[:3] == [sys.executable, "-m", "gigpo.training.train_process"]
     assert command[-2:] == ["--import", "my_envs"]
     assert TrainConfig.from_dict(json.loads(Path(command[3]).read_text())) == config

@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import torch
 
-from gigpo.grouping import factorize, first_appearance_labels
+from gigpo.estimators.grouping import factorize, first_appearance_labels
 
 
 def exact_step_groups(group_idx: torch.Tensor, anchors: torch.Tensor | Sequence[Hashable]) -> tuple[torch.Tensor, int]:

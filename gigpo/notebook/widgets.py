@@ -1,4 +1,4 @@
-"""ipywidgets that wire controls to the figures of :mod:`gigpo.plots` (no computation of their own).
+"""ipywidgets that wire controls to the figures of :mod:`gigpo.notebook.plots` (no computation of their own).
 
 Each explorer is a small class holding its controls and output areas; ``display(explorer.widget)`` shows it. The
 controls carry stable ``description`` labels ("step", "anchor", "similarity", "gamma", "step_weight", "norm") and
@@ -18,10 +18,10 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from envs import StepRecord
-from gigpo import plots
-from gigpo.advantages import grpo_advantages
-from gigpo.metrics_io import read_metrics
-from gigpo.scripted_rollouts import records_details
+from gigpo.notebook import plots
+from gigpo.estimators.grpo import grpo_advantages
+from gigpo.notebook.metrics_io import read_metrics
+from gigpo.notebook.scripted_rollouts import records_details
 
 ANCHOR_OPTIONS = (("state key", "state"), ("observation text", "observation"))
 EXACT = 1.0  # the similarity slider's "exact match" end; difflib's ratio is 1.0 only for equal texts
@@ -70,7 +70,7 @@ class RolloutExplorer:
 
     Controls: ``step`` (time index), ``anchor`` (state key or observation text) and ``similarity`` (threshold for
     text anchors). Shows a status line ("step t = 3: ..."), the rollout graph with the states of step t outlined
-    (:func:`gigpo.plots.rollout_graph`) and the per-rollout table of step t (:func:`gigpo.plots.step_snapshot_html`).
+    (:func:`gigpo.notebook.plots.rollout_graph`) and the per-rollout table of step t (:func:`gigpo.notebook.plots.step_snapshot_html`).
     """
 
     def __init__(self, records: Sequence[StepRecord], *, anchor: str = "state", similarity: float = EXACT,
@@ -130,7 +130,7 @@ class RolloutExplorer:
 class AdvantageExplorer:
     """GiGPO's advantages on one batch, recomputed as gamma, step_weight, norm and the anchor change.
 
-    Shows the A_E / A_S / A heatmaps (:func:`gigpo.plots.advantage_heatmaps`, whose title carries the current
+    Shows the A_E / A_S / A heatmaps (:func:`gigpo.notebook.plots.advantage_heatmaps`, whose title carries the current
     gamma and step_weight), GRPO beside GiGPO, and the credit inside the step group where rollouts disagree most.
     """
 
@@ -203,9 +203,9 @@ class AdvantageExplorer:
 class LiveCurves:
     """Learning curves that follow a run's ``metrics.jsonl`` while the run is going.
 
-    ``live.follow_process(command)`` starts the training command (see ``gigpo.train_process.training_command``) as
+    ``live.follow_process(command)`` starts the training command (see ``gigpo.training.train_process.training_command``) as
     a child process, its output going to a log file, and every ``poll_seconds`` re-reads the metrics file and
-    redraws :func:`gigpo.plots.learning_curves` when a new iteration has arrived. The cell runs until training ends;
+    redraws :func:`gigpo.notebook.plots.learning_curves` when a new iteration has arrived. The cell runs until training ends;
     a failed run raises ``RuntimeError`` with the end of its log, and interrupting the kernel stops the child.
     """
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gigpo.config import TrainConfig
+from gigpo.training.config import TrainConfig
 
-CURVE_KEYS = ("success_rate", "mean_return", "invalid_action_rate", "adv_step_abs_mean", "step_group_mean_size", "kl")
+CURVE_KEYS = ("success_rate", "mean_return", "invalid_rate", "adv_step_abs", "step_group_size_per_row", "kl")
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,23 +26,23 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 def show_anchor_groups(env: str) -> None:
     """Print how 8 rollouts of one task share anchor states (the raw material of GiGPO's step groups)."""
-    from gigpo.scripted_rollouts import collect_group, records_details
+    from gigpo.notebook.scripted_rollouts import collect_group, records_details
 
     records = collect_group(env, task_seed=0, group_size=8, epsilon=0.5, seed=0)
     details = records_details(records)
     stats = details.step_group_stats()
     won = sum(bool(r.won) for r in records)
     print(f"[1/3] anchor grouping: 8 rollouts of {env} task 0 ({won} won), {len(records)} steps in "
-          f"{stats['step_groups']:.0f} step groups; mean size {stats['step_group_mean_size']:.2f}, "
+          f"{stats['step_groups']:.0f} step groups; mean size {stats['step_group_size_per_group']:.2f}, "
           f"{100 * stats['step_group_share_grouped']:.0f}% of steps share their state with another step")
     print(f"      mean |A_E| {details.episode_adv.abs().mean():.3f}, mean |A_S| {details.step_adv.abs().mean():.3f}")
 
 
 def run_demo(ns: argparse.Namespace) -> int:
     """Train the tiny preset on CPU and write learning curves (the README's main job)."""
-    from gigpo.metrics_io import read_metrics
-    from gigpo.plots import learning_curves, save_figures
-    from gigpo.trainer import train
+    from gigpo.notebook.metrics_io import read_metrics
+    from gigpo.notebook.plots import learning_curves, save_figures
+    from gigpo.training.trainer import train
 
     out = Path(ns.output_dir)
     show_anchor_groups(ns.env)

@@ -24,15 +24,16 @@ import numpy as np
 import torch
 
 from envs import GroupRunner
-from gigpo.advantages import advantage_details, gigpo_advantages, grpo_advantages, rloo_advantages
-from gigpo.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
-from gigpo.config import RESUMABLE_CHANGES, TrainConfig
-from gigpo.metrics_io import read_metrics
-from gigpo.models import load_model_and_tokenizer, resolve_model, wrap_lora
-from gigpo.policy_backends import HFBackend, VLLMBackend, continuation_log_probs
-from gigpo.policy_loss import policy_loss
-from gigpo.rollout import StepBatch, collect_rollouts
-from gigpo.warm_start import expert_examples, supervised_finetune
+from gigpo.estimators import registry
+from gigpo.estimators.gigpo import advantage_details
+from gigpo.training.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
+from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
+from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
+from gigpo.training.policy_backends import HFBackend, VLLMBackend, continuation_log_probs
+from gigpo.training.policy_loss import policy_loss
+from gigpo.training.rollout import StepBatch, collect_rollouts
+from gigpo.training.warm_start import expert_examples, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -233,14 +234,9 @@ def _sampler_gap(batch: StepBatch, old: list[torch.Tensor]) -> float:
 
 # --- metrics helpers -------------------------------------------------------------------------------------------------
 def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
-    """The only estimator-specific line of the trainer."""
-    cols = (batch.group_ids, batch.traj_ids, batch.rewards)
-    if cfg.estimator == "gigpo":
-        return gigpo_advantages(*cols, batch.anchors, gamma=cfg.gamma, step_weight=cfg.step_weight, norm=cfg.norm,
-                                similarity=cfg.similarity, episode_stats=cfg.episode_stats)
-    if cfg.estimator == "grpo":
-        return grpo_advantages(*cols, norm=cfg.norm, episode_stats=cfg.episode_stats)
-    return rloo_advantages(*cols)
+    """The only estimator-specific line of the trainer: the registered estimator named by ``cfg.estimator``."""
+    return registry.compute_advantages(cfg.estimator, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
+                                       **cfg.estimator_kwargs())
 
 
 def advantage_metrics(cfg: TrainConfig, batch: StepBatch) -> dict[str, float]:
@@ -284,7 +280,7 @@ def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bo
         now = cfg.to_dict()
         differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
         if differ:
-            raise ValueError(f"resume: settings differ from the checkpointed run: "
+            raise ValueError("resume: settings differ from the checkpointed run: "
                              + ", ".join(f"{k} (run: {saved.get(k)!r}, now: {now[k]!r})" for k in differ))
     return ckpt
 

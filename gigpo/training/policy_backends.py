@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from gigpo.policy_loss import entropy_from_logits, token_log_probs
+from gigpo.training.policy_loss import entropy_from_logits, token_log_probs
 
 
 def _cache_keyword() -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from gigpo.models import load_trainable_state_dict, trainable_state_dict
+from gigpo.training.models import load_trainable_state_dict, trainable_state_dict
 
 
 def rng_states() -> dict:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import envs
 import torch
 
-from gigpo.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-from gigpo.policy_loss import masked_mean
-from gigpo.prompts import chat_text, format_prompt
+from gigpo.training.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
+from gigpo.training.policy_loss import masked_mean
+from gigpo.training.prompts import chat_text, format_prompt
 
 
 def expert_reply(action: str, mode: str) -> str:

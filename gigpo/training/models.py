@@ -22,7 +22,7 @@ def smollm2_path() -> Path:
     A GGUF-loaded model cannot be ``save_pretrained`` directly (it keeps a quantization config), so the model is
     rebuilt from its config without ``quantization_config`` and the dequantized state dict loaded into it.
     """
-    from gigpo.tiny_model import cache_root, save_pretrained_atomic
+    from gigpo.training.tiny_model import cache_root, save_pretrained_atomic
 
     out = cache_root() / "models" / "smollm2-135m-instruct"
     if (out / "config.json").exists():
@@ -53,7 +53,7 @@ def resolve_model(name: str) -> str:
         raise ValueError(f"model must be a non-empty string (a preset {PRESETS}, a local path or a hub id), "
                          f"got {name!r}")
     if name in ("tiny", "tiny-mini"):
-        from gigpo.tiny_model import tiny_model_path
+        from gigpo.training.tiny_model import tiny_model_path
         return str(tiny_model_path(preset=name))
     if name == "smollm2-135m":
         return str(smollm2_path())

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-ESTIMATORS = ("gigpo", "grpo", "rloo")
 BACKENDS = ("hf", "vllm")
 ACTION_MODES = ("free", "choice")
 FINETUNE = ("lora", "full")
@@ -77,7 +76,8 @@ class TrainConfig:
 
     # --- advantages ----------------------------------------------------------------------------------------------
     estimator: str = "gigpo"
-    """``gigpo`` (episode + anchor-state step advantages), ``grpo`` or ``rloo``."""
+    """Any registered estimator (``gigpo.estimator_names()``): ``gigpo`` (episode + anchor-state step advantages),
+    ``grpo``, ``rloo``, or one added with ``gigpo.register_estimator``."""
     gamma: float = 0.95
     """Discount for GiGPO's step-level returns (paper: 0.95)."""
     step_weight: float = 1.0
@@ -88,6 +88,8 @@ class TrainConfig:
     """None: exact anchor-state groups; a threshold in (0, 1] groups similar states (paper's similarity variant)."""
     episode_stats: str = "trajectory"
     """``trajectory`` (paper Eq. 3) or ``step`` (verl-agent: statistics over every step row)."""
+    estimator_options: dict[str, Any] = field(default_factory=dict)
+    """Further keyword options of the chosen estimator beyond the shared ones above (JSON on the command line)."""
 
     # --- update --------------------------------------------------------------------------------------------------
     lr: float = 1e-3
@@ -157,7 +159,10 @@ class TrainConfig:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (v == 0 and not allow_zero):
                     raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")
 
-        for name, allowed in (("estimator", ESTIMATORS), ("backend", BACKENDS), ("action_mode", ACTION_MODES),
+        from gigpo.estimators.registry import get_estimator
+
+        get_estimator(self.estimator)  # raises ValueError naming the registered ones
+        for name, allowed in (("backend", BACKENDS), ("action_mode", ACTION_MODES),
                               ("finetune", FINETUNE), ("device", DEVICES), ("dtype", DTYPES), ("norm", NORMS),
                               ("episode_stats", EPISODE_STATS)):
             choice(name, allowed)
@@ -189,9 +194,23 @@ class TrainConfig:
                              "with backend='vllm'")
         if self.device == "cpu" and self.dtype == "float16":
             raise ValueError("dtype float16 is not supported for training on CPU; use float32 (or bfloat16)")
-        if self.estimator != "gigpo" and (self.similarity is not None):
-            raise ValueError(f"similarity only applies to estimator 'gigpo', not {self.estimator!r}")
+        if not isinstance(self.estimator_options, dict):
+            raise ValueError(f"estimator_options must be a dict, got {type(self.estimator_options).__name__}")
+        accepted = get_estimator(self.estimator).options
+        if self.similarity is not None and "similarity" not in accepted:
+            raise ValueError(f"similarity does not apply to estimator {self.estimator!r} (its options: {accepted})")
+        unknown = sorted(set(self.estimator_options) - set(accepted))
+        if unknown:
+            raise ValueError(f"estimator_options {unknown} are not options of {self.estimator!r}; it takes {accepted}")
         return self
+
+    def estimator_kwargs(self) -> dict[str, Any]:
+        """The options passed to the estimator: the shared fields it accepts, then ``estimator_options``."""
+        from gigpo.estimators.registry import applicable_options
+
+        shared = dict(gamma=self.gamma, step_weight=self.step_weight, norm=self.norm, similarity=self.similarity,
+                      episode_stats=self.episode_stats)
+        return {**applicable_options(self.estimator, shared), **self.estimator_options}
 
     # --- conversions ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

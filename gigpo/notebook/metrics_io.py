@@ -1,6 +1,6 @@
 """Read training metrics back (``metrics.jsonl``, one JSON object per iteration) and summarize runs across seeds.
 
-Plain lists of dicts, no DataFrame: the notebooks plot them with :mod:`gigpo.plots` and write tables as CSV and
+Plain lists of dicts, no DataFrame: the notebooks plot them with :mod:`gigpo.notebook.plots` and write tables as CSV and
 markdown. The file may be read while the trainer is still appending to it, so a half-written last line is skipped.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.jsonl"  # the trainer's file name (gigpo.trainer.METRICS_FILE)
+METRICS_FILE = "metrics.jsonl"  # the trainer's file name (gigpo.training.trainer.METRICS_FILE)
 
 
 def metrics_path(path: str | Path) -> Path:

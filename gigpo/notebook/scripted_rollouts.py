@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from envs import GroupRunner, StepRecord
-from gigpo.advantages import AdvantageDetails, advantage_details
+from gigpo.estimators.gigpo import AdvantageDetails, advantage_details
 
 ANCHOR_SOURCES = ("state", "observation")
 

@@ -1,0 +1,138 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · GiGPO vs GRPO
+#
+# The paper's central comparison (Feng et al. 2025, Sec. 5, Table 1): the same training run with the episode-
+# level advantage only (GRPO) and with GiGPO's added step-level advantage, over several seeds. This notebook runs
+# `03_training.ipynb` through papermill once per (estimator, seed), each into its own folder under
+# `output_dir`, then plots success curves with their spread across seeds, a results table (CSV and markdown)
+# and the step-group statistics.
+#
+# **Defaults are a smoke test** (one seed, two iterations, no evaluation) so that CI can run it. A real study
+# on CPU, e.g. ~1-2 h on 2 cores:
+#
+# ```
+# python -m gigpo run-notebook notebooks/04_gigpo_vs_grpo.ipynb --name sokoban-study \
+#     -p seeds "[0, 1, 2]" -p iterations 40 \
+#     -p train_overrides "{task_pool: 16, num_groups: 4, group_size: 8, eval_every: 10, warm_start_steps: 100}"
+# ```
+#
+# and on a GPU with the paper's model, pass the GPU parameters of notebook 03 in `train_overrides`
+# (e.g. `{model: Qwen/Qwen2.5-1.5B-Instruct, device: cuda, backend: vllm, action_mode: free, ...}`) with
+# `-p env household -p iterations 150 -p seeds "[0, 1, 2]"`. Runs that already finished are reused
+# (`reuse_runs`), so a study can be extended seed by seed. Settings tuned per estimator (the learning rate)
+# go in `estimator_overrides`, e.g. `-p estimator_overrides "{gigpo: {lr: 3.0e-4}, grpo: {lr: 1.0e-4}}"`.
+#
+# The published course-scale study (`results/README.md`) is `bash results/run_study.sh`: it trains the runs two
+# at a time with the CLI and then runs this notebook over them with the same settings.
+
+# %% tags=["parameters"]
+# papermill parameters
+estimators = ["gigpo", "grpo"]        # advantage estimators to compare (TrainConfig.estimator)
+seeds = [0]                           # one training run per estimator and seed
+env = "sokoban"                       # TrainConfig.env
+iterations = 2                        # TrainConfig.iterations of each run
+train_overrides = {"eval_every": 0, "checkpoint_every": 0}  # more TrainConfig fields, the same for every run
+estimator_overrides = {}              # TrainConfig fields per estimator (e.g. its tuned lr), over train_overrides
+training_notebook = "03_training.ipynb"  # the notebook that trains (path relative to this notebook)
+output_dir = "runs/gigpo_vs_grpo"     # each run in <output_dir>/<estimator>-seed<seed>/, table and figures here
+reuse_runs = True                     # skip a run whose metrics.jsonl already has `iterations` rows
+last_k = 1                            # the table's final value: mean over the last k iterations
+
+# %%
+import time
+from pathlib import Path
+
+from IPython.display import Markdown, display
+
+from gigpo.notebook import plots
+from gigpo.notebook.metrics_io import read_metrics, summarize_runs, to_markdown, write_csv
+from gigpo.notebook.runner import run_notebook
+
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+
+# %% [markdown]
+# ## Run the training notebook for every estimator and seed
+#
+# Runs go one after the other (each already uses the machine's cores).
+
+# %%
+run_dirs = {}
+for estimator in estimators:
+    for seed in seeds:
+        name = f"{estimator}-seed{seed}"
+        run_dir = out / name
+        run_dirs[estimator, seed] = run_dir
+        if reuse_runs and len(read_metrics(run_dir)) >= iterations:
+            print(f"{name}: reusing the finished run in {run_dir}")
+            continue
+        params = {**train_overrides, **estimator_overrides.get(estimator, {}), "env": env,
+                  "estimator": estimator, "seed": seed,
+                  "iterations": iterations, "progress": False}
+        started = time.perf_counter()
+        run_notebook(training_notebook, params, name=name, runs_dir=out, overwrite=True)
+        print(f"{name}: {iterations} iterations in {time.perf_counter() - started:.0f} s")
+runs = {e: [read_metrics(run_dirs[e, s])[:iterations] for s in seeds] for e in estimators}
+
+# %% [markdown]
+# ## Success rate over training
+#
+# Mean over seeds, with the spread (±1 std with three or more seeds, min-max otherwise). With the defaults
+# (one seed, two iterations) this only shows that the pipeline works; see the study command above.
+
+# %%
+figures = {"success_rate": plots.curves_with_spread(
+    runs, "success_rate", title=f"{env}: training success rate, GiGPO vs GRPO ({len(seeds)} seed(s))",
+    y_title="success rate (training rollouts)")}
+if any("eval_greedy_success_rate" in r for recs in runs.values() for run in recs for r in run):
+    figures["eval_success_rate"] = plots.curves_with_spread(
+        runs, "eval_greedy_success_rate", title=f"{env}: held-out success rate (greedy), GiGPO vs GRPO",
+        y_title="success rate (held-out, greedy)")
+for fig in figures.values():
+    fig.show()
+
+# %% [markdown]
+# ## Results table
+#
+# Final values per estimator: the mean over seeds of each run's last `last_k` iterations, and the std over seeds.
+
+# %%
+table_keys = ["success_rate", "mean_return", "eval_greedy_success_rate", "invalid_rate",
+              "step_group_size_per_group", "step_group_share_grouped", "adv_step_abs", "time_iteration"]
+table = summarize_runs(runs, table_keys, last=last_k)
+table = [{k: v for k, v in row.items() if any(r[k] is not None for r in table)} for row in table]
+write_csv(table, out / "results.csv")
+(out / "results.md").write_text(to_markdown(table))
+display(Markdown(to_markdown(table)))
+
+# %% [markdown]
+# ## Step-group statistics
+#
+# How much the rollouts of a group share states, and how large the step-level advantage is, over training.
+# The trainer logs these for every estimator (GRPO ignores them), so both columns are comparable: GiGPO's
+# step-level signal only exists where rollouts meet in the same state.
+
+# %%
+for key, label in (("step_group_size_per_group", "mean step-group size"),
+                   ("step_group_share_grouped", "share of steps in a group of 2+"),
+                   ("adv_step_abs", "mean |A_S|")):
+    figures[key] = plots.curves_with_spread(runs, key, title=f"{env}: {label} over training", y_title=label)
+    figures[key].show()
+saved = plots.save_figures(figures, out)
+print("wrote", out / "results.csv", out / "results.md", "and", [p.name for p in saved])
+assert all(len(run) == iterations for recs in runs.values() for run in recs), "a run is missing iterations"
