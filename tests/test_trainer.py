@@ -13,7 +13,8 @@ from gigpo.training.config import TrainConfig
 from gigpo.training.models import load_model_and_tokenizer, wrap_lora
 from gigpo.training.policy_backends import Choice, Generation, encode_candidate
 from gigpo.training.rollout import StepBatch, collect_rollouts
-from gigpo.training.trainer import policy_update, read_metrics, train, unit_log_probs
+from gigpo.training.trainer import read_metrics, train
+from gigpo.training.update import policy_update, unit_log_probs
 from gigpo.training.warm_start import expert_examples, supervised_finetune
 
 

@@ -1,0 +1,137 @@
+"""The policy update of one iteration: PPO-clip epochs over the step batch (paper Sec. 4, Alg. 1; verl's actor).
+
+``unit_log_probs`` scores what each step did (its response tokens in free mode, its chosen action among the
+admissible ones in choice mode); ``policy_update`` turns those scores and the advantages into PPO-clip + k3 KL
+gradient steps with a token-mean loss over each minibatch.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from gigpo.training.config import TrainConfig
+from gigpo.training.policy_backends import continuation_log_probs
+from gigpo.training.policy_loss import policy_loss
+from gigpo.training.rollout import StepBatch
+
+
+def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, temperature: float, pad_id: int,
+                   entropy: str = "none"):
+    """Log-probs of what each step did, per unit: its response tokens (free) or its chosen action (choice).
+
+    Choice mode is a categorical over the admissible actions: each candidate's score is the sum of its token
+    log-probs, renormalized over the candidates; the step then has a single unit.
+    Returns ``(logp, mask, entropy)`` of shape (rows, units).
+    """
+    prompts = [batch.prompt_ids[r] for r in rows]
+    if mode == "free":
+        return continuation_log_probs(model, prompts, [batch.response_ids[r] for r in rows], pad_id=pad_id,
+                                      temperature=temperature, entropy=entropy)
+    owner = [j for j, r in enumerate(rows) for _ in batch.candidate_ids[r]]
+    slot = [k for r in rows for k in range(len(batch.candidate_ids[r]))]
+    conts = [c for r in rows for c in batch.candidate_ids[r]]
+    token_logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=pad_id,
+                                              temperature=temperature)
+    width = max(len(batch.candidate_ids[r]) for r in rows)
+    scores = torch.full((len(rows), width), float("-inf"), device=token_logp.device)
+    scores = scores.index_put((torch.tensor(owner), torch.tensor(slot)), token_logp.sum(-1))
+    logp_all = torch.log_softmax(scores, dim=1)
+    chosen = torch.tensor([batch.chosen[r] for r in rows], device=scores.device)
+    logp = logp_all.gather(1, chosen[:, None])
+    mask = torch.ones_like(logp)
+    ent = None
+    if entropy != "none":
+        lp = logp_all if entropy == "grad" else logp_all.detach()
+        ent = -torch.where(torch.isfinite(scores), lp.exp() * lp, 0.0).sum(1, keepdim=True)
+    return logp, mask, ent
+
+
+def _pad_rows(rows: list[torch.Tensor], width: int, device) -> torch.Tensor:
+    out = torch.zeros(len(rows), width, device=device)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r.to(device)
+    return out
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, cfg: TrainConfig, optimizer, *,
+                  pad_id: int, autocast=contextlib.nullcontext) -> dict[str, float]:
+    """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
+
+    First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's when they can differ
+    from the first gradient pass (several epochs or minibatches; as verl, they are recomputed by the trainer, not
+    taken from the sampler). With one epoch and one minibatch the old log-probs equal the current ones exactly, so
+    the ratio is 1 and that forward pass is skipped. Each minibatch is accumulated over micro-batches with weights
+    that keep the loss a token-mean over the whole minibatch.
+    """
+    n = len(batch)
+    use_ref = cfg.kl_coef > 0
+    single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n)
+    score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id)
+    old: list[torch.Tensor | None] = [None] * n
+    ref: list[torch.Tensor | None] = [None] * n
+    with torch.no_grad(), autocast():
+        for rows in _chunks(list(range(n)), cfg.micro_batch_size):
+            if not single_step:
+                logp, mask, _ = unit_log_probs(model, batch, rows, **score)
+                for j, r in enumerate(rows):
+                    old[r] = logp[j, :int(mask[j].sum())].float().cpu()
+            if use_ref:
+                with (model.disable_adapter() if reference is None else contextlib.nullcontext()):
+                    ref_logp, mask, _ = unit_log_probs(reference if reference is not None else model, batch, rows,
+                                                       **score)
+                for j, r in enumerate(rows):
+                    ref[r] = ref_logp[j, :int(mask[j].sum())].float().cpu()
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    device = params[0].device
+    adv = advantages.to(device, torch.float32)
+    sums = {"pg_loss": 0.0, "clip_frac": 0.0, "approx_kl": 0.0, "kl": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+    units_seen = minibatches = 0
+    model.train()
+    for _ in range(cfg.ppo_epochs):
+        order = torch.randperm(n).tolist()
+        for mb_rows in _chunks(order, cfg.minibatch_size or n):
+            mb_units = sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)
+            optimizer.zero_grad(set_to_none=True)
+            for rows in _chunks(mb_rows, cfg.micro_batch_size):
+                with autocast():
+                    logp, mask, ent = unit_log_probs(model, batch, rows, **score,
+                                                     entropy="grad" if cfg.entropy_coef > 0 else "detached")
+                logp, width = logp.float(), logp.shape[1]
+                if single_step:  # the policy has not moved yet: old == current, exactly
+                    for j, r in enumerate(rows):
+                        old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
+                terms = policy_loss(
+                    logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
+                    clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
+                    kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
+                units = float(mask.sum())
+                (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
+                for k in ("pg_loss", "clip_frac", "kl", "entropy"):
+                    sums[k] += float(getattr(terms, k)) * units
+                sums["approx_kl"] += float(terms.approx_kl_old) * units
+                units_seen += units
+            sums["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+            optimizer.step()
+            minibatches += 1
+    stats = {k: v / max(units_seen, 1) for k, v in sums.items() if k != "grad_norm"}
+    stats["grad_norm"] = sums["grad_norm"] / max(minibatches, 1)
+    stats["response_units"] = units_seen / max(n * cfg.ppo_epochs, 1)
+    stats["rollout_logprob_gap"] = _sampler_gap(batch, old)
+    return stats
+
+
+def _sampler_gap(batch: StepBatch, old: list[torch.Tensor]) -> float:
+    """Mean |log-prob of the sampler - log-prob of the trained model| on the rollout tokens (vLLM only; else 0).
+
+    A large gap means the rollouts did not come from the weights being trained (stale or base weights).
+    """
+    diffs = [(torch.tensor(s) - o).abs() for s, o in zip(batch.sampler_logprobs, old) if s is not None]
+    return float(torch.cat(diffs).mean()) if diffs else 0.0
+
+
