@@ -19,8 +19,19 @@ An environment is any object with::
 - ``"won"``: ``bool``.
 - ``"task"``: the goal text.
 
-An action that is not admissible never raises: the env answers as the original game does (ALFWorld: "Nothing
-happens.") and the state is unchanged. ``truncated`` becomes true at the step limit.
+One optional key, in the ``info`` that ``step`` returns:
+
+- ``"action_valid"``: ``bool``, the env's own verdict on the action just taken: did it accept the action (True,
+  even when the action changed nothing, like a sokoban push into a wall) or answer it as an invalid one (False)?
+  An env that accepts actions beyond its listed ``admissible_actions`` must report it: free-form text (shop's
+  ``search[<any text>]``), other spellings of a listed action. When the key is absent the verdict is "the action
+  was one of the admissible actions listed before the step" (:func:`action_verdict`), which is exact for an env that
+  accepts only its listed actions (household, sokoban, textworld). The group runner records this verdict as
+  ``StepRecord.valid``; the trainer charges its invalid-action penalty and counts ``invalid_rate`` on it.
+
+An action the env does not accept never raises: the env answers as the original game does (ALFWorld: "Nothing
+happens.") and the state is unchanged. ``truncated`` becomes true at the step limit, and ``expert_action`` is then
+``None``.
 
 Why two anchor keys: the authors' code groups on the raw observation text. Text can merge different states
 ("Nothing happens." reads the same everywhere) or split equal ones (a message that mentions the last action).
@@ -29,9 +40,10 @@ notebooks can compare both.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 INFO_KEYS = ("anchor", "admissible_actions", "expert_action", "won", "task")
+VERDICT_KEY = "action_valid"  # optional, in the info returned by step (see the module docstring)
 
 
 @runtime_checkable
@@ -52,3 +64,12 @@ def check_info(info: dict[str, Any], where: str) -> None:
         hash(info["anchor"])
     except TypeError as exc:
         raise ValueError(f"{where}: info['anchor'] must be hashable, got {type(info['anchor']).__name__}") from exc
+    if VERDICT_KEY in info and not isinstance(info[VERDICT_KEY], bool):
+        raise ValueError(f"{where}: info[{VERDICT_KEY!r}] must be a bool, got {info[VERDICT_KEY]!r}")
+
+
+def action_verdict(action: str, admissible_before: Sequence[str], info_after: dict[str, Any]) -> bool:
+    """Whether the env accepted ``action``: its own ``info_after["action_valid"]`` when it reports one, else whether
+    ``action`` was among the admissible actions listed before the step (exact for envs that accept only those)."""
+    verdict = info_after.get(VERDICT_KEY)
+    return action in admissible_before if verdict is None else verdict

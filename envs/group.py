@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Sequence
 
-from envs.base import check_info
+from envs.base import action_verdict, check_info
 from envs.registry import make
 
 
@@ -26,7 +26,7 @@ class StepRecord:
     anchor: Hashable  # canonical state key before acting (info["anchor"])
     admissible_actions: tuple[str, ...]
     action: str
-    valid: bool  # was the action admissible?
+    valid: bool  # did the env accept the action? (envs.base.action_verdict: its own verdict, else admissibility)
     reward: float  # the env's reward for this step
     terminated: bool
     truncated: bool
@@ -128,7 +128,7 @@ class GroupRunner:
             self.records.append(StepRecord(
                 group_id=self.group_of(i), traj_id=i, step=self.steps[i] - 1, observation=before_obs,
                 anchor=before_info["anchor"], admissible_actions=admissible, action=action,
-                valid=action in admissible, reward=float(reward), terminated=bool(terminated),
+                valid=action_verdict(action, admissible, info), reward=float(reward), terminated=bool(terminated),
                 truncated=bool(truncated), won=bool(info["won"]),
             ))
             self.obs[i], self.infos[i], self.done[i] = obs, info, done

@@ -171,7 +171,10 @@ class ShopEnv:
                 self.reward = reward
         terminated = self.state.page == DONE
         truncated = not terminated and self.steps >= self.max_steps
-        obs, info = self._observe()
+        obs, info = self._observe(truncated)
+        # The env's own verdict (envs.base): any search[...] text and other spellings of a click are accepted,
+        # though the admissible list names one suggested search and lower-case clicks.
+        info["action_valid"] = nxt is not None
         return obs, reward, terminated, truncated, info
 
     # -- mechanics -------------------------------------------------------------------------------------------------
@@ -187,7 +190,7 @@ class ShopEnv:
             return self.site.page(self.state).clicks.get(text[6:-1].strip().lower())
         return None
 
-    def _observe(self) -> tuple[str, dict[str, Any]]:
+    def _observe(self, truncated: bool = False) -> tuple[str, dict[str, Any]]:
         goal = self.task.goal
         s = self.state
         if s.page == SEARCH:
@@ -206,7 +209,7 @@ class ShopEnv:
         info = {
             "anchor": s,
             "admissible_actions": actions,
-            "expert_action": self.expert_action(),
+            "expert_action": None if truncated else self.expert_action(),  # the contract: None once done
             "won": self.reward == 1.0,
             "task": goal.instruction,
         }

@@ -117,3 +117,113 @@ def test_wrong_number_of_actions_and_misuse_raise():
         envs.GroupRunner("sokoban", group_size=0)
     with pytest.raises(ValueError, match="unknown env name"):
         envs.GroupRunner("sokobann", group_size=2)
+
+
+# -- validity is the env's verdict ---------------------------------------------------------------------------------
+class EchoEnv:
+    """A user env that accepts free-form ``say[<any text>]`` and says so through ``info["action_valid"]``; it lists
+    one suggestion as admissible. The episode is won by saying "hello"."""
+
+    def __init__(self, max_steps: int = 5, report: bool = True, verdict_type=bool):
+        self.max_steps, self.report, self.verdict_type = max_steps, report, verdict_type
+
+    def reset(self, *, seed=None):
+        self.said, self.t = (), 0
+        return "Say something.", self._info()
+
+    def step(self, action):
+        self.t += 1
+        accepted = action.startswith("say[") and action.endswith("]")
+        if accepted:
+            self.said += (action[4:-1],)
+        won = "hello" in self.said
+        info = self._info()
+        if self.report:
+            info["action_valid"] = self.verdict_type(accepted)
+        return f"You said {list(self.said)}.", float(won), won, not won and self.t >= self.max_steps, info
+
+    def _info(self):
+        won = "hello" in self.said
+        return {"anchor": self.said, "admissible_actions": ["say[hi]"], "expert_action": None if won else "say[hello]",
+                "won": won, "task": "Say hello."}
+
+
+def test_user_env_verdict_overrides_the_admissible_list():
+    runner = envs.GroupRunner(EchoEnv, group_size=3)
+    runner.reset([0])
+    runner.step(["say[hi]", "say[anything at all]", "shout[hi]"])
+    assert [r.valid for r in runner.records] == [True, True, False]
+    assert [runner.infos[i]["anchor"] for i in range(3)] == [("hi",), ("anything at all",), ()]
+
+
+def test_user_env_without_a_verdict_falls_back_to_the_admissible_list():
+    runner = envs.GroupRunner(lambda: EchoEnv(report=False), group_size=2)
+    runner.reset([0])
+    runner.step(["say[hi]", "say[anything at all]"])  # the env accepts both, but only one was listed
+    assert [r.valid for r in runner.records] == [True, False]
+
+
+def test_a_verdict_that_is_not_a_bool_is_rejected():
+    runner = envs.GroupRunner(lambda: EchoEnv(verdict_type=int), group_size=1)
+    runner.reset([0])
+    with pytest.raises(ValueError, match=r"env 0 step: info\['action_valid'\] must be a bool, got 1"):
+        runner.step(["say[hi]"])
+
+
+def test_shop_free_text_search_and_other_spellings_are_valid():
+    runner = envs.GroupRunner("shop", group_size=4)
+    runner.reset([0])
+    suggested = runner.infos[0]["admissible_actions"]
+    assert "search[black]" not in suggested  # the page lists one suggested search, any search is accepted
+    runner.step(["search[black]", suggested[0], "click[buy now]", "look around"])
+    assert [r.valid for r in runner.records] == [True, True, False, False]
+    pages = [runner.infos[i]["anchor"].page for i in range(4)]
+    assert pages == ["results", "results", "search", "search"]
+    assert runner.infos[0]["anchor"].query == "black"
+    # on a results page: an ASIN in upper case (the list spells it lower case) is a click the page accepts
+    asin = next(a for a in runner.infos[0]["admissible_actions"] if a[6:8] == "b0")[6:-1]
+    runner.step([f"click[{asin.upper()}]", "click[next >]", "search[black]", "search[white]"])
+    assert [r.valid for r in runner.records[4:]] == [True, True, True, True]
+    assert f"click[{asin.upper()}]" not in runner.records[4].admissible_actions
+    assert runner.infos[0]["anchor"].asin == asin.upper()
+    runner.step(["click[search]", "click[< prev]", "search[white]", "click[back to search]"])  # searches need the
+    assert [r.valid for r in runner.records[8:]] == [False, True, False, True]  # search page; no "search" button
+
+
+# -- validity reaches the trainer: penalty and invalid_rate --------------------------------------------------------
+class PlainTokenizer:
+    """Just enough of a tokenizer for collect_rollouts (its chat template is the message itself)."""
+
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
+        return messages[-1]["content"]
+
+
+class ScriptedFreeBackend:
+    """Free-mode replies from a script, one list per step (aligned with runner.live)."""
+
+    def __init__(self, script):
+        self.tokenizer, self.script = PlainTokenizer(), list(script)
+
+    def generate(self, prompts, **_):
+        from gigpo.training.policy_backends import Generation
+
+        replies = self.script.pop(0)
+        assert len(replies) == len(prompts)
+        return [Generation([1], [2], r) for r in replies]
+
+
+def test_rollout_charges_only_what_the_env_refuses_or_the_format_breaks():
+    from gigpo.training.rollout import collect_rollouts
+
+    good = "<think>look for it</think><action>{}</action>"
+    step1 = [good.format("search[black]"),  # a real search the page does not list: valid, no penalty
+             "<action>search[black]</action>",  # the env accepts it, but the reply has no <think>: invalid
+             good.format("click[buy now]"),  # well formed, but the search page has no such button: invalid
+             good.format("search[white]")]
+    runner = envs.GroupRunner("shop", group_size=4, max_steps=1)
+    batch, _ = collect_rollouts(ScriptedFreeBackend([step1]), runner, [0], mode="free", temperature=1.0,
+                                max_new_tokens=8, history_length=2, invalid_penalty=0.1)
+    assert batch.actions == ["search[black]", "search[black]", "click[buy now]", "search[white]"]
+    assert batch.valid == [True, False, False, True]
+    assert batch.rewards == pytest.approx([0.0, -0.1, -0.1, 0.0])
+    assert batch.invalid_rate == pytest.approx(0.5)

@@ -69,11 +69,13 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
             replies = [o.text for o in outs]
             parsed = [parse_reply(r, info["admissible_actions"]) for r, info in zip(replies, infos)]
             actions = [p.action for p in parsed]
+            well_formed = [p.reason in ("ok", "not_admissible") for p in parsed]  # both tags present
         else:
             cands = [list(info["admissible_actions"]) for info in infos]
             outs = backend.choose(prompts, cands, temperature=temperature, greedy=greedy)
             actions = [c[o.index] for c, o in zip(cands, outs)]
             replies = actions
+            well_formed = [True] * len(live)
         t2 = time.perf_counter()
         n_before = len(runner.records)
         runner.step(actions)
@@ -84,9 +86,12 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
             batch.group_ids.append(rec.group_id)
             batch.traj_ids.append(rec.traj_id)
             batch.anchors.append(rec.anchor)
-            # rec.valid is "action in admissible"; invalid replies never send an admissible string (see prompts)
-            batch.valid.append(rec.valid)
-            batch.rewards.append(rec.reward - (0.0 if rec.valid else invalid_penalty))
+            # Valid = a well-formed reply whose action the env accepted (rec.valid is the env's own verdict, so a
+            # free-text search that the page does not list is valid); a malformed reply stays invalid even when the
+            # text it sent was accepted.
+            valid = rec.valid and well_formed[k]
+            batch.valid.append(valid)
+            batch.rewards.append(rec.reward - (0.0 if valid else invalid_penalty))
             batch.observations.append(obs)
             batch.actions.append(action)
             batch.replies.append(reply)
