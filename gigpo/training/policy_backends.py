@@ -11,8 +11,8 @@ A backend turns chat-formatted prompt strings into replies:
   weights the backend holds. The trainer asserts it equals the iteration before every rollout, because a stale or
   base model rolling out silently is the classic bug of split trainer/inference stacks.
 
-The token-scoring helper :func:`continuation_log_probs` is shared with the trainer, so choice-mode rollouts and the
-update score candidates with exactly the same code.
+The token-scoring helper :func:`continuation_log_probs` (``scoring.py``) is shared with the trainer, so choice-mode
+rollouts and the update score candidates with exactly the same code, within the same token budget per forward pass.
 """
 from __future__ import annotations
 
@@ -22,16 +22,10 @@ from pathlib import Path
 
 import torch
 
-from gigpo.training.policy_loss import entropy_from_logits, token_log_probs
+from gigpo.training.scoring import continuation_log_probs
 
-
-def _cache_keyword() -> str:
-    """transformers 5 renamed ``past_key_values`` to ``cache`` (the old name warns); support both."""
-    import dataclasses
-
-    from transformers.modeling_outputs import CausalLMOutputWithPast
-
-    return "cache" if "cache" in {f.name for f in dataclasses.fields(CausalLMOutputWithPast)} else "past_key_values"
+__all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
+           "encode_prompt"]
 
 
 @dataclass
@@ -64,64 +58,13 @@ def encode_candidate(tokenizer, action: str) -> list[int]:
     return tokenizer(action, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
-def continuation_log_probs(model, prompts: list[list[int]], continuations: list[list[int]], *, pad_id: int,
-                           owner: list[int] | None = None, temperature: float = 1.0, entropy: str = "none"):
-    """Per-token ``log pi(c_t | prompt, c_<t)`` of each continuation, reading each prompt only once.
-
-    ``owner[s]`` is the index of the prompt continuation ``s`` follows (default: one continuation per prompt). Stage 1
-    runs the prompts (left-padded) and keeps their KV cache; stage 2 copies each prompt's cache to its continuations
-    (right-padded) and runs them. A step with K admissible actions thus costs one prompt pass, not K, and the
-    vocabulary-sized logits exist only for continuation tokens. Gradients flow through both stages. Position ids
-    follow the attention mask, as in generation.
-
-    ``entropy``: ``"none"``, ``"detached"`` (for metrics) or ``"grad"`` (for an entropy bonus).
-    Returns ``(logp, mask, entropy)``, each (continuations, R), entropy ``None`` when not asked.
-    """
-    owner = list(range(len(prompts))) if owner is None else list(owner)
-    if len(owner) != len(continuations) or not continuations or min(len(c) for c in continuations) == 0:
-        raise ValueError("continuation_log_probs: need one owner per continuation and non-empty continuations")
-    device = next(model.parameters()).device
-    P = max(len(p) for p in prompts)
-    R = max(len(c) for c in continuations)
-    prompt_ids = torch.full((len(prompts), P), pad_id, dtype=torch.long)
-    prompt_mask = torch.zeros_like(prompt_ids)
-    for i, p in enumerate(prompts):
-        prompt_ids[i, P - len(p):] = torch.tensor(p, dtype=torch.long)
-        prompt_mask[i, P - len(p):] = 1
-    cont_ids = torch.full((len(continuations), R), pad_id, dtype=torch.long)
-    cont_mask = torch.zeros_like(cont_ids)
-    for s, c in enumerate(continuations):
-        cont_ids[s, :len(c)] = torch.tensor(c, dtype=torch.long)
-        cont_mask[s, :len(c)] = 1
-    index = torch.tensor(owner, dtype=torch.long)
-    prompt_ids, prompt_mask, cont_ids, cont_mask, index = (
-        t.to(device) for t in (prompt_ids, prompt_mask, cont_ids, cont_mask, index))
-
-    stage1 = model(input_ids=prompt_ids, attention_mask=prompt_mask,
-                   position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1)
-    key = _cache_keyword()
-    cache = getattr(stage1, key)
-    cache.batch_select_indices(index)
-    full_mask = torch.cat([prompt_mask[index], cont_mask], dim=1)
-    positions = prompt_mask.sum(-1)[index, None] + torch.arange(R, device=device)
-    stage2 = model(input_ids=cont_ids, attention_mask=full_mask, position_ids=positions, use_cache=True,
-                   **{key: cache})
-    # the prompt's last logits predict the first continuation token, stage 2's logits predict the rest
-    logits = torch.cat([stage1.logits[index, -1:], stage2.logits[:, :-1]], dim=1)
-    mask = cont_mask.float()
-    logp = token_log_probs(logits, cont_ids, temperature) * mask
-    ent = None
-    if entropy != "none":
-        ent = entropy_from_logits(logits if entropy == "grad" else logits.detach(), temperature) * mask
-    return logp, mask, ent
-
-
 class HFBackend:
     """transformers ``generate`` on the very model object being trained, so the weights can never be stale."""
 
-    def __init__(self, model, tokenizer, *, max_prompt_tokens: int = 2048):
+    def __init__(self, model, tokenizer, *, max_prompt_tokens: int = 2048, token_budget: int | None = None):
         self.model, self.tokenizer = model, tokenizer
         self.max_prompt_tokens = max_prompt_tokens
+        self.token_budget = token_budget  # token positions per scoring forward pass (choice mode); None: one pass
         self.policy_version = 0
 
     def sync(self, model, version: int) -> None:
@@ -172,7 +115,8 @@ class HFBackend:
         self.model.eval()
         logp, _, _ = continuation_log_probs(self.model, encoded, [c for cands in cand_ids for c in cands],
                                             owner=owner, pad_id=tok.pad_token_id,
-                                            temperature=temperature if not greedy else 1.0)
+                                            temperature=temperature if not greedy else 1.0,
+                                            token_budget=self.token_budget)
         self.model.train(was_training)
         scores = logp.sum(-1).cpu().split([len(c) for c in cand_ids])
         results = []
