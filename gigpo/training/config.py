@@ -104,6 +104,10 @@ class TrainConfig:
     """Steps per optimizer step; None: the whole batch in one step."""
     micro_batch_size: int = 16
     """Steps per forward/backward pass (gradient accumulation inside a minibatch; memory only, same result)."""
+    scoring_token_budget: int = 4096
+    """Most token positions (rows x padded length) in one forward pass that scores prompts and their continuations,
+    in choice-mode rollouts, the update and the warm start; a prompt's candidates are packed after it and split over
+    several passes to stay within it (memory only, same log-probs). Must hold a prompt plus one continuation."""
     clip_ratio: float = 0.2
     """PPO clip epsilon (paper: 0.2)."""
     kl_coef: float = 0.01
@@ -167,8 +171,8 @@ class TrainConfig:
                               ("episode_stats", EPISODE_STATS)):
             choice(name, allowed)
         positive("max_steps", "num_groups", "group_size", "max_prompt_tokens", "max_new_tokens", "lora_rank",
-                 "lora_alpha", "lr", "ppo_epochs", "micro_batch_size", "iterations", "eval_tasks",
-                 "warm_start_episodes", "warm_start_lr", "warm_start_batch", "keep_checkpoints")
+                 "lora_alpha", "lr", "ppo_epochs", "micro_batch_size", "scoring_token_budget", "iterations",
+                 "eval_tasks", "warm_start_episodes", "warm_start_lr", "warm_start_batch", "keep_checkpoints")
         positive("history_length", "invalid_penalty", "weight_decay", "max_grad_norm", "kl_coef", "entropy_coef",
                  "warm_start_steps", "eval_every", "checkpoint_every", "lora_dropout", "step_weight",
                  "eval_seed_offset", allow_zero=True)
@@ -182,6 +186,16 @@ class TrainConfig:
             raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
         if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:
             raise ValueError(f"task_pool must be None or in [1, eval_seed_offset], got {self.task_pool!r}")
+        if not isinstance(self.scoring_token_budget, int):
+            raise ValueError(f"scoring_token_budget must be an int, got {self.scoring_token_budget!r}")
+        # one forward pass must hold a prompt and its reply (free mode) or a prompt and one candidate (choice mode)
+        free = self.action_mode == "free"
+        needed = self.max_prompt_tokens + (self.max_new_tokens if free else 1)
+        if self.scoring_token_budget < needed:
+            raise ValueError(f"scoring_token_budget must be >= max_prompt_tokens + "
+                             f"{'max_new_tokens' if free else '1'} = {needed} (a prompt and "
+                             f"{'its reply' if free else 'a candidate'} per forward pass), "
+                             f"got {self.scoring_token_budget!r}")
         if not isinstance(self.env_options, dict):
             raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
         if not self.lora_target_modules and self.finetune == "lora":

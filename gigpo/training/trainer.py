@@ -89,7 +89,8 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
                                        history_length=cfg.history_length, mode=cfg.action_mode,
                                        max_prompt_tokens=cfg.max_prompt_tokens)
             losses = supervised_finetune(model, tokenizer, examples, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
-                                         batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm)
+                                         batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm,
+                                         token_budget=cfg.scoring_token_budget)
             model.save_pretrained(warm_dir)
             tokenizer.save_pretrained(warm_dir)
             (warm_dir / "losses.json").write_text(json.dumps({"examples": len(examples), "losses": losses}))
@@ -106,7 +107,8 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
 
 def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: Path):
     if cfg.backend == "hf":
-        return HFBackend(model, tokenizer, max_prompt_tokens=cfg.max_prompt_tokens)
+        return HFBackend(model, tokenizer, max_prompt_tokens=cfg.max_prompt_tokens,
+                         token_budget=cfg.scoring_token_budget)
     return VLLMBackend(base_source, tokenizer, lora_rank=cfg.lora_rank if cfg.finetune == "lora" else None,
                        work_dir=out_dir / "vllm_sync", seed=cfg.seed, max_prompt_tokens=cfg.max_prompt_tokens,
                        max_new_tokens=cfg.max_new_tokens)
