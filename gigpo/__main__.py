@@ -112,10 +112,24 @@ def run_demo(ns: argparse.Namespace) -> int:
     return demo(ns)
 
 
+def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
+    from gigpo.lab.cli import add_lab_arguments as add_arguments
+
+    add_arguments(parser)
+
+
+def run_lab(ns: argparse.Namespace) -> int:
+    """Credit lab: a tabular policy trained with each estimator on paired seeds; lab.jsonl and summary.json."""
+    from gigpo.lab.cli import run_lab_command
+
+    return run_lab_command(ns)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "train": (add_train_arguments, run_train),
     "run-notebook": (add_run_notebook_arguments, run_notebook),
     "demo": (add_demo_arguments, run_demo),
+    "lab": (add_lab_arguments, run_lab),
 }
 
 
