@@ -4,14 +4,16 @@
 
 wraps papermill: the executed notebook, ``parameters.json``, and whatever the notebook writes to its
 ``output_dir`` parameter (metrics, figures) all land in ``runs/<name>/``. A notebook that declares ``output_dir``
-gets the run directory there unless you pass one. Values after ``-p KEY`` are read as YAML, so ``-p iterations 20``
-is an int, ``-p similarity null`` is None and ``-p seeds "[0, 1, 2]"`` a list; anything else stays a string.
+gets the run directory there unless you pass one. Values after ``-p KEY`` are read as YAML with YAML 1.2's plain
+scalars (:func:`parse_value`), so ``-p iterations 20`` is an int, ``-p lr 1e-5`` a float, ``-p similarity null`` is
+None and ``-p seeds "[0, 1, 2]"`` a list; anything else stays a string.
 The kernel runs in the notebook's own folder, as under nbmake, so relative paths mean the same in both.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,28 @@ from typing import Any
 import yaml
 
 OUTPUT_DIR_PARAMETER = "output_dir"
+
+
+class _ValueLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 core-schema plain scalars in place of YAML 1.1's.
+
+    Why: YAML 1.1 wants a dot and a signed exponent in a float, so ``1e-5``, ``5e-3`` and ``-2e3`` stay strings
+    (and the trainer says ``lr must be > 0, got '1e-5'``), while it turns words and digits into things nobody typed:
+    ``yes``/``no``/``on``/``off`` into booleans, ``1:30`` into 90, ``010`` into 8, ``1_000`` into 1000, ``0x1f`` into
+    31 and ``2026-12-02`` into a date. Here a plain scalar is null, a bool, a decimal int or a decimal float
+    (exponent optional) exactly when it looks like one; anything else is a string. Quoted scalars stay strings.
+    """
+
+
+_ValueLoader.yaml_implicit_resolvers = {}  # drop YAML 1.1's resolvers (the base class keeps its own dict)
+for _tag, _pattern, _first in (
+        ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+        ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+        ("int", r"^[-+]?[0-9]+$", list("-+0123456789")),
+        ("float", r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$", list("-+.0123456789"))):
+    _ValueLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), _first)
+# Decimal, whatever the leading zeros (YAML 1.1's constructor reads "010" as octal); ints are tried before floats.
+_ValueLoader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node)))
 
 
 def declared_parameters(path: str | Path) -> dict[str, Any]:
@@ -64,9 +88,10 @@ def run_notebook(path: str | Path, params: dict[str, Any] | None = None, name: s
 
 
 def parse_value(text: str) -> Any:
-    """A ``-p`` value: YAML scalars and lists (``3``, ``0.5``, ``true``, ``null``, ``[0, 1]``), else the string."""
+    """A ``-p`` value: numbers as written (``3``, ``0.5``, ``1e-5``, ``-2e3``), ``true``/``false``, ``null``, YAML
+    lists and mappings (``[0, 1]``, ``{eval_every: 0}``); anything else, or text that is not YAML, is the string."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_ValueLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError:
         return text
 
