@@ -54,7 +54,11 @@ def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
         elif hint in (int, float, str):
             kw["type"] = hint
         elif origin in (typing.Union, types.UnionType) and type(None) in args:
-            kw.update(type=_optional(next(a for a in args if a is not type(None))), metavar="VALUE|none")
+            inner = next(a for a in args if a is not type(None))
+            if typing.get_origin(inner) is dict:
+                kw.update(type=_optional(_json_dict), metavar="JSON|none")
+            else:
+                kw.update(type=_optional(inner), metavar="VALUE|none")
         elif origin is dict:
             kw.update(type=_json_dict, metavar="JSON")
         elif origin is list:

@@ -15,6 +15,8 @@ from typing import Any
 NORMS = ("std", "none")
 EPISODE_STATS = ("trajectory", "step")
 LR_GRID = [0.03, 0.1, 0.3, 1.0, 3.0]
+# env_options=None means these (a small household keeps the from-a-prior comparison to a minute of CPU)
+LAB_ENV_DEFAULTS: dict[str, dict[str, Any]] = {"household": {"num_receptacles": 6, "num_objects": 4}}
 
 
 @dataclass
@@ -22,8 +24,9 @@ class LabConfig:
     # --- environment -------------------------------------------------------------------------------------------
     env: str = "household"
     """Environment name for ``envs.make`` (any registered env whose ``info`` follows the contract)."""
-    env_options: dict[str, Any] = field(default_factory=lambda: {"num_receptacles": 6, "num_objects": 4})
-    """Keyword options for ``envs.make(env, **env_options)`` (JSON on the command line)."""
+    env_options: dict[str, Any] | None = None
+    """Keyword options for ``envs.make(env, **env_options)`` (JSON on the command line); None: the lab's default
+    for the env (household: 6 receptacles and 4 objects, the issue's setting; any other env: its own defaults)."""
     max_steps: int | None = None
     """Extra cap on steps per episode; None: the env's own limit (household 50, shop 15, sokoban 30)."""
     task_pool: int = 16
@@ -102,8 +105,8 @@ class LabConfig:
             integer("max_steps", 1)
         if not isinstance(self.env, str) or not self.env:
             raise ValueError(f"env must be an environment name, got {self.env!r}")
-        if not isinstance(self.env_options, dict):
-            raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
+        if self.env_options is not None and not isinstance(self.env_options, dict):
+            raise ValueError(f"env_options must be a dict or None, got {type(self.env_options).__name__}")
         if not self.estimators or len(set(self.estimators)) != len(self.estimators):
             raise ValueError(f"estimators must be a non-empty list of distinct names, got {self.estimators!r}")
         for name in self.estimators:
@@ -152,6 +155,12 @@ class LabConfig:
         if not self.thresholds or any(not 0.0 < t <= 1.0 for t in self.thresholds):
             raise ValueError(f"thresholds must be a non-empty list in (0, 1], got {self.thresholds!r}")
         return self
+
+    def resolved_env_options(self) -> dict[str, Any]:
+        """``env_options``, or the lab's default for ``env`` when it is None."""
+        if self.env_options is not None:
+            return dict(self.env_options)
+        return dict(LAB_ENV_DEFAULTS.get(self.env, {}))
 
     def estimator_kwargs(self, name: str) -> dict[str, Any]:
         """Options for estimator ``name``: the shared fields it accepts, then its own ``estimator_options``."""

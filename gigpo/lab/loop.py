@@ -39,11 +39,11 @@ def resolve_prior(cfg: LabConfig) -> dict[str, Any]:
     """The prior every run starts from: ``{"beta", "target", "calibrated_success"}`` (beta 0: from scratch)."""
     pool = list(range(cfg.task_pool))
     if cfg.prior_success is not None:
-        beta, measured = calibrate_beta(cfg.env, cfg.env_options, pool, cfg.prior_success,
+        beta, measured = calibrate_beta(cfg.env, cfg.resolved_env_options(), pool, cfg.prior_success,
                                         rollouts_per_task=cfg.calibration_rollouts, max_steps=cfg.max_steps)
         return {"beta": beta, "target": cfg.prior_success, "calibrated_success": measured}
     if cfg.prior_beta is not None:
-        require_expert(cfg.env, cfg.env_options, pool)
+        require_expert(cfg.env, cfg.resolved_env_options(), pool)
         return {"beta": float(cfg.prior_beta), "target": None, "calibrated_success": None}
     return {"beta": 0.0, "target": None, "calibrated_success": None}
 
@@ -51,7 +51,7 @@ def resolve_prior(cfg: LabConfig) -> dict[str, Any]:
 def train_run(cfg: LabConfig, estimator: str, seed: int, lr: float, beta: float,
               iterations: int | None = None) -> list[dict[str, Any]]:
     """One training run; returns one lab.jsonl row per iteration (a pure function of its arguments)."""
-    runner = make_runner(cfg.env, cfg.group_size, cfg.env_options, cfg.max_steps)
+    runner = make_runner(cfg.env, cfg.group_size, cfg.resolved_env_options(), cfg.max_steps)
     policy = TabularPolicy(beta)
     options = cfg.estimator_kwargs(estimator)
     rows = []
