@@ -79,6 +79,18 @@ def test_non_admissible_command_changes_nothing(env):
     assert after["anchor"] == info["anchor"] and after["admissible_actions"] == info["admissible_actions"]
 
 
+def test_step_limit_truncates(cache_dir):
+    env = TextWorldEnv(cache_dir=cache_dir, **{**OPTIONS, "max_steps": 4})  # the cached game of SEED, a lower limit
+    _, info = env.reset(seed=SEED)
+    flags = []
+    for t in range(4):  # a non-action and an admissible action in turn: 2 real moves cannot finish a 3-step quest
+        _, _, term, trunc, info = env.step("take all" if t % 2 == 0 else info["admissible_actions"][-1])
+        flags.append((term, trunc))
+    env.close()
+    assert flags == [(False, False)] * 3 + [(False, True)]
+    assert not info["won"] and info["expert_action"] is None
+
+
 def test_clean_feedback_drops_prompt_and_status_bar():
     raw = "\nYou pick up the key.\n\n\n\n>                      -= Attic =-0/3"
     assert clean_feedback(raw) == "You pick up the key."

@@ -95,6 +95,39 @@ def test_batch_columns_line_up_with_records():
             r.group_id, r.traj_id, r.reward, r.anchor, r.observation, r.action, r.action in r.admissible_actions)
 
 
+def test_runner_cap_truncates_exactly_at_max_steps():
+    runner = envs.GroupRunner("sokoban", group_size=2, max_steps=3)  # the env's own limit is 30
+    runner.reset([0])
+    for t in range(3):
+        assert runner.live == [0, 1]
+        runner.step(["fly", "left"] if t % 2 == 0 else ["left", "fly"])  # never solves the level
+    assert runner.live == [] and runner.steps == [3, 3] and runner.done == [True, True]
+    for traj in (0, 1):
+        flags = [(r.terminated, r.truncated) for r in runner.records if r.traj_id == traj]
+        assert flags == [(False, False), (False, False), (False, True)]
+    with pytest.raises(ValueError, match="no live envs"):
+        runner.step([])
+
+
+def test_env_limit_below_the_cap_truncates_and_a_win_on_the_cap_step_is_not_truncated():
+    runner = envs.GroupRunner("sokoban", group_size=1, env_options={"max_steps": 3}, max_steps=5)
+    runner.reset([0])
+    runner.run(lambda live, obs, infos: ["fly"] * len(live))
+    assert [(r.terminated, r.truncated) for r in runner.records] == [(False, False)] * 2 + [(False, True)]
+    # the sokoban expert solves seed 0 in `solution` moves; capping the runner there must report a win, not a cut
+    env = SokobanEnv()
+    _, info = env.reset(seed=0)
+    solution, terminated = 0, False
+    while not terminated:
+        _, _, terminated, _, info = env.step(info["expert_action"])
+        solution += 1
+    runner = envs.GroupRunner("sokoban", group_size=2, max_steps=solution)
+    runner.reset([0])
+    runner.run(lambda live, obs, infos: [i["expert_action"] for i in infos])
+    last = [r for r in runner.records if r.step == solution - 1]
+    assert [(r.terminated, r.truncated, r.won) for r in last] == [(True, False, True)] * 2
+
+
 def test_invalid_actions_are_recorded_as_invalid():
     runner = envs.GroupRunner("sokoban", group_size=2)
     runner.reset([0])

@@ -255,10 +255,8 @@ BUILTIN = ["sokoban", "household", "shop", "textworld"]
 
 @pytest.mark.parametrize("env", BUILTIN)
 def test_tiny_preset_trains_two_iterations_on_each_env(env, tmp_path):
-    try:
-        envs.make(env)
-    except ImportError as exc:  # an env whose module or optional engine is not installed yet
-        pytest.skip(f"{env}: {exc}")
+    if env == "textworld":  # the one optional engine; a built-in env module that fails to import is a failure
+        pytest.importorskip("textworld", reason="the TextWorld engine is not installed (pip install 'gigpo[envs]')")
     mode = "free" if env == "sokoban" else "choice"  # cover both action modes on real envs
     cfg = TrainConfig(**{**TINY, "env": env, "num_groups": 1, "max_steps": 3, "max_new_tokens": 16,
                          "action_mode": mode, "eval_every": 0}, iterations=2, output_dir=str(tmp_path))
