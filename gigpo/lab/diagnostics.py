@@ -8,6 +8,8 @@
   -0.1 step penalties differ and A_S is non-zero although no rollout did better.
 - :func:`advantage_parts`: A, A_E and A_S of any registered estimator (A_E = A and A_S = 0 for estimators without
   a detailed form: GRPO and RLOO are episode-level).
+- :func:`policy_batch` + :func:`credit_quality`: every estimator's advantage on the *same* rows (rollouts of a
+  fixed policy, e.g. uniform or an expert prior), so their credit can be compared without training.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import numpy as np
 import torch
 
 from gigpo.estimators import registry
-from gigpo.lab.rollout import LabBatch
+from gigpo.lab.policy import TabularPolicy
+from gigpo.lab.rollout import ACTIONS, LabBatch, Uniforms, make_runner, play
 
 _ZERO = 1e-6  # |A_S| at or below this counts as zero (advantages are float32)
 
@@ -115,3 +118,12 @@ def credit_quality(batch: LabBatch, options: Mapping[str, Mapping[str, Any]]) ->
         out[name] = {"auc": credit_auc(a, expert_row), "gap": gap,
                      "zero_spread_nonzero_step": nonzero_step_share(step, zero)}
     return out
+
+
+def policy_batch(env: str, env_options: Mapping[str, Any] | None, task_seeds: Sequence[int], group_size: int, *,
+                 beta: float = 0.0, seed: int = 0, max_steps: int | None = None) -> LabBatch:
+    """G x N rollouts of the untrained tabular policy with prior ``beta`` (0: uniform over admissible actions),
+    seeded by ``seed``: one policy-independent batch on which estimators can be compared row for row."""
+    runner = make_runner(env, group_size, dict(env_options or {}), max_steps)
+    uniforms = Uniforms(seed, ACTIONS, 0, len(task_seeds), group_size)
+    return play(runner, TabularPolicy(beta), [int(t) for t in task_seeds], uniforms)

@@ -26,14 +26,15 @@ def _estimators(rows: Rows) -> list[str]:
 
 
 def _mean_std(rows: Rows, estimator: str, key: str) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Per iteration: mean and std over seeds of ``key`` (None values skipped)."""
+    """Per iteration: mean and std over seeds of ``key`` (None and NaN values skipped)."""
     by_it: dict[int, list[float]] = defaultdict(list)
     for r in rows:
-        if r["estimator"] == estimator and r.get(key) is not None:
-            by_it[r["iteration"]].append(float(r[key]))
+        v = r.get(key)
+        if r["estimator"] == estimator and v is not None and np.isfinite(v):
+            by_it[r["iteration"]].append(float(v))
     xs = sorted(by_it)
-    mean = np.array([np.nanmean(by_it[x]) for x in xs])
-    std = np.array([np.nanstd(by_it[x], ddof=1) if len(by_it[x]) > 1 else 0.0 for x in xs])
+    mean = np.array([np.mean(by_it[x]) for x in xs])
+    std = np.array([np.std(by_it[x], ddof=1) if len(by_it[x]) > 1 else 0.0 for x in xs])
     return xs, mean, std
 
 
