@@ -14,49 +14,28 @@ Usage: python results/credit_diagnostics.py [model_dir ...]   (default: the tiny
 from __future__ import annotations
 
 import json
-import random
 import sys
 
 import torch
 
 import envs
-from gigpo.estimators import gigpo_advantages, grpo_advantages, rloo_advantages
+from gigpo.lab import credit_quality as lab_credit_quality
+from gigpo.lab import policy_batch
 
 ENV = "sokoban"
 ENV_OPTIONS = {"num_boxes": 1, "max_steps": 10, "max_solution_moves": 4}
 POOL, N, MAX_STEPS, ROUNDS = 8, 8, 10, 4
 
 
-def random_batch(seed: int):
-    rng = random.Random(seed)
-    runner = envs.GroupRunner(ENV, N, env_options=ENV_OPTIONS, max_steps=MAX_STEPS)
-    runner.reset(list(range(POOL)))
-    expert_rows = []
-    while runner.live:
-        live = runner.live
-        acts = [rng.choice(runner.infos[i]["admissible_actions"]) for i in live]
-        expert_rows += [a == runner.infos[i]["expert_action"] for i, a in zip(live, acts)]
-        runner.step(acts)
-    b = runner.batch()
-    return b, torch.tensor(expert_rows)
-
-
-def auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
-    diff = pos[:, None] - neg[None, :]
-    return float(((diff > 0).double() + 0.5 * (diff == 0).double()).mean())
-
-
 def credit_quality() -> dict:
+    """Per estimator, the round-averaged gap and AUC of ``gigpo.lab.credit_quality`` on uniformly random rollouts
+    (``gigpo.lab.policy_batch`` with no prior), every estimator scored on the same rows."""
     out = {k: {"gap": [], "auc": []} for k in ("gigpo", "grpo", "rloo")}
     for r in range(ROUNDS):
-        b, expert = random_batch(r)
-        cols = (b["group_ids"], b["traj_ids"], b["rewards"])
-        advs = {"gigpo": gigpo_advantages(*cols, b["anchors"]), "grpo": grpo_advantages(*cols),
-                "rloo": rloo_advantages(*cols)}
-        for k, a in advs.items():
-            a = a.double()
-            out[k]["gap"].append(float(a[expert].mean() - a[~expert].mean()))
-            out[k]["auc"].append(auc(a[expert], a[~expert]))
+        batch = policy_batch(ENV, ENV_OPTIONS, list(range(POOL)), N, seed=r, max_steps=MAX_STEPS)
+        for k, q in lab_credit_quality(batch, {k: {} for k in out}).items():
+            out[k]["gap"].append(q["gap"])
+            out[k]["auc"].append(q["auc"])
     return {k: {m: sum(v) / len(v) for m, v in d.items()} for k, d in out.items()}
 
 
