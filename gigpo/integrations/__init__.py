@@ -1,0 +1,7 @@
+"""Bridges to existing training engines.
+
+- ``gigpo.integrations.verl``: a drop-in for verl-agent's ``core_gigpo`` (same signatures and numbers, vectorized)
+  and ``register()``, which adds this package's estimators to verl's advantage-estimator registry (verl >= 0.9).
+
+Importing a bridge does not import its engine; only ``register()`` does.
+"""

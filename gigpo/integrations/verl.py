@@ -1,0 +1,24 @@
+"""GiGPO inside verl: a drop-in for verl-agent's ``core_gigpo`` and this package's estimators in verl's registry.
+
+verl-agent (the authors' trainer on verl) computes GiGPO in ``gigpo/core_gigpo.py`` with Python loops; the two
+functions it calls are here with the same signatures and numbers, vectorized. Swap one import in verl-agent's
+``verl/trainer/ppo/ray_trainer.py``::
+
+    # from gigpo import core_gigpo
+    from gigpo.integrations import verl as core_gigpo
+
+and ``core_gigpo.compute_step_discounted_returns(batch, gamma)`` / ``core_gigpo.compute_gigpo_outcome_advantage(...)``
+run here. For verl's own trainer (verl >= 0.9, no verl-agent), :func:`register` adds ``gigpo`` and every estimator of
+:mod:`gigpo.estimators.registry` (as ``gigpo.<name>``) to verl's advantage-estimator registry; the per-step fields
+verl does not pass come from :func:`step_batch` / :func:`wrap_compute_advantage` (see
+:mod:`gigpo.integrations.verl_registry`). Nothing here imports verl until :func:`register` is called.
+See docs/scale.md, "GiGPO inside verl".
+"""
+from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_advantage,
+                                            compute_step_discounted_returns, step_returns_from_fields)
+from gigpo.integrations.verl_registry import (GIGPO_DEFAULTS, PACKAGE_PREFIX, package_estimator, register,
+                                              step_batch, verl_gigpo, wrap_compute_advantage)
+
+__all__ = ["compute_gigpo_outcome_advantage", "compute_step_discounted_returns", "register", "step_batch",
+           "wrap_compute_advantage", "verl_gigpo", "package_estimator", "anchor_codes", "step_returns_from_fields",
+           "GIGPO_DEFAULTS", "PACKAGE_PREFIX"]
