@@ -370,6 +370,16 @@ def test_registered_package_estimators(fake_verl):
         fake_verl.compute_advantage(data, adv_estimator="gigpo.rloo", config={"gigpo_options": {"norm": "std"}})
 
 
+def test_plugin_module_registers_on_import(fake_verl, monkeypatch):
+    """verl imports the modules named in VERL_USE_EXTERNAL_MODULES at ``import verl``; ours registers then."""
+    import importlib
+
+    monkeypatch.delitem(sys.modules, "gigpo.integrations.verl_plugin", raising=False)
+    plugin = importlib.import_module("gigpo.integrations.verl_plugin")
+    assert fake_verl.get_adv_estimator_fn("gigpo") is gv.verl_gigpo
+    assert "gigpo.grpo" in plugin.REGISTERED
+
+
 def test_register_without_verl_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "verl", None)  # import verl -> ImportError, as when it is not installed
     with pytest.raises(ImportError, match=r"gigpo\[verl\]"):
