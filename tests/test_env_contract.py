@@ -127,6 +127,7 @@ def test_invalid_action_leaves_state_unchanged(name):
     assert isinstance(obs, str) and not terminated and not after["won"]
     assert after["anchor"] == info["anchor"]
     assert after["admissible_actions"] == info["admissible_actions"]
+    assert envs.action_verdict(INVALID, info["admissible_actions"], after) is False  # the env's verdict, if any
 
 
 def replay(name, seed, actions):
