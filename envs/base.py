@@ -14,7 +14,8 @@ An environment is any object with::
   produce equal anchors; that is expected and harmless. Every built-in env follows it (household: location, open
   receptacles, lamp, object locations and bits; sokoban: player and boxes; shop: page, query, page number, product,
   options; textworld: location and state facts).
-- ``"admissible_actions"``: ``list[str]``, the actions valid now.
+- ``"admissible_actions"``: ``list[str]``, the actions valid now, as the prompt lists them (an env may accept more,
+  see ``"action_valid"``).
 - ``"expert_action"``: the next action of a built-in expert that solves the task (``None`` once done).
 - ``"won"``: ``bool``.
 - ``"task"``: the goal text.
