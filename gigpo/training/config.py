@@ -114,6 +114,14 @@ class TrainConfig:
     """beta, weight of the k3 KL to the reference policy (paper: 0.01); 0 skips the reference pass."""
     entropy_coef: float = 0.0
     """Entropy bonus weight (paper: 0.001)."""
+    target_kl: float | None = None
+    """PPO's early stop: before each optimizer step, if the minibatch's approx KL(pi_old || pi_theta) exceeds this,
+    skip the step and end the iteration's update (logged as ``early_stopped``). Acts only after a first step, i.e.
+    with several minibatches or epochs. None: never stop (paper)."""
+    lr_schedule: str = "constant"
+    """Learning rate per iteration after the warmup: ``constant`` (paper), ``linear`` or ``cosine`` decay toward 0."""
+    warmup_iterations: int = 0
+    """Iterations of linear lr warmup, lr x (i+1)/(W+1): keeps Adam's first, full-size steps small (0: none)."""
 
     # --- warm start ----------------------------------------------------------------------------------------------
     warm_start_steps: int = 0
@@ -182,6 +190,16 @@ class TrainConfig:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if self.similarity is not None and not 0.0 < self.similarity <= 1.0:
             raise ValueError(f"similarity must be None or in (0, 1], got {self.similarity!r}")
+        kl_stop = self.target_kl
+        if kl_stop is not None and (isinstance(kl_stop, bool) or not isinstance(kl_stop, (int, float)) or kl_stop <= 0):
+            raise ValueError(f"target_kl must be None or > 0, got {self.target_kl!r}")
+        from gigpo.training.lr_schedule import LR_SCHEDULES
+
+        choice("lr_schedule", LR_SCHEDULES)
+        if isinstance(self.warmup_iterations, bool) or not isinstance(self.warmup_iterations, int) \
+                or not 0 <= self.warmup_iterations < self.iterations:
+            raise ValueError(f"warmup_iterations must be an int in [0, iterations={self.iterations}), "
+                             f"got {self.warmup_iterations!r}")
         if self.minibatch_size is not None and self.minibatch_size < 1:
             raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
         if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:

@@ -65,7 +65,7 @@ class LossTerms:
     kl: torch.Tensor
     entropy: torch.Tensor
     clip_frac: torch.Tensor
-    approx_kl_old: torch.Tensor  # k3 KL(pi_old || pi_theta): how far this update moved the policy
+    approx_kl_old: torch.Tensor  # k3 KL(pi_old || pi_theta) = E_old[r - 1 - log r], r = pi_theta/pi_old (PPO's)
 
 
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, *,
@@ -92,6 +92,6 @@ def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Te
     if entropy is not None:
         ent = masked_mean(entropy, mask)
         loss = loss - entropy_coef * ent
-    with torch.no_grad():
-        approx = masked_mean(k3_kl(logp.detach(), old_logp), mask)
+    with torch.no_grad():  # samples come from pi_old: k3 with r = pi_theta / pi_old (the arguments swap roles)
+        approx = masked_mean(k3_kl(old_logp, logp.detach()), mask)
     return LossTerms(loss, pg_loss.detach(), kl.detach(), ent.detach(), masked_mean(clipped, mask), approx)

@@ -29,6 +29,7 @@ from gigpo.estimators.gigpo import advantage_details
 from gigpo.training.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rollout import StepBatch, collect_rollouts
@@ -50,10 +51,16 @@ def train_task_seeds(cfg: TrainConfig, iteration: int, count: int | None = None,
 
     Training seeds lie in ``[0, task_pool)`` or ``[0, eval_seed_offset)``; the evaluation's held-out seeds start at
     ``eval_seed_offset``. ``stream`` separates other uses (1: the warm start's expert episodes).
+    From a ``task_pool`` the draw goes through whole shuffled passes over the pool: no task repeats before every
+    task has come up, so ``num_groups == task_pool`` plays the whole pool every iteration (a curve that measures
+    learning, not the draw) and a warm start of k x pool episodes covers every task k times.
     """
     rng = np.random.default_rng([cfg.seed, stream, iteration])
-    high = cfg.task_pool or cfg.eval_seed_offset
-    return [int(s) for s in rng.integers(0, high, size=count or cfg.num_groups)]
+    count = count or cfg.num_groups
+    if cfg.task_pool is None:
+        return [int(s) for s in rng.integers(0, cfg.eval_seed_offset, size=count)]
+    passes = [rng.permutation(cfg.task_pool) for _ in range(-(-count // cfg.task_pool))]
+    return [int(s) for s in np.concatenate(passes)[:count]]
 
 
 def eval_task_seeds(cfg: TrainConfig) -> list[int]:
@@ -209,7 +216,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         advantages = compute_advantages(cfg, batch)
         seconds["advantage"] = time.perf_counter() - t0
         adv_stats = advantage_metrics(cfg, batch)
-        # 3. update
+        # 3. update, at this iteration's learning rate (a pure function of the iteration, so resume continues it)
+        lr = cfg.lr * lr_factor(iteration, cfg.iterations, cfg.lr_schedule, cfg.warmup_iterations)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         t0 = time.perf_counter()
         update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
                                      pad_id=tokenizer.pad_token_id, autocast=autocast)
@@ -218,7 +228,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
         row = {"iteration": iteration, **batch.episode, "invalid_rate": batch.invalid_rate, "num_steps": len(batch),
-               "adv_abs": float(advantages.abs().mean()), **adv_stats, **update_stats}
+               "adv_abs": float(advantages.abs().mean()), **adv_stats, **update_stats, "lr": lr}
         # 4. evaluation on held-out tasks
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()

@@ -21,21 +21,29 @@ def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, tempe
     """Log-probs of what each step did, per unit: its response tokens (free) or its chosen action (choice).
 
     Choice mode is a categorical over the admissible actions: each candidate's score is the sum of its token
-    log-probs, renormalized over the candidates; the step then has a single unit.
+    log-probs, renormalized over the candidates; the step then has a single unit. Rows that show the model the same
+    decision (identical prompt and candidates: the N rollouts of a task start in the same state, and a policy that
+    has learnt something keeps meeting the same states) are scored once and gathered back, which gives the same
+    values and gradients at a fraction of the forward cost.
     Returns ``(logp, mask, entropy)`` of shape (rows, units).
     """
-    prompts = [batch.prompt_ids[r] for r in rows]
     if mode == "free":
-        return continuation_log_probs(model, prompts, [batch.response_ids[r] for r in rows], pad_id=pad_id,
+        return continuation_log_probs(model, [batch.prompt_ids[r] for r in rows],
+                                      [batch.response_ids[r] for r in rows], pad_id=pad_id,
                                       temperature=temperature, entropy=entropy)
-    owner = [j for j, r in enumerate(rows) for _ in batch.candidate_ids[r]]
-    slot = [k for r in rows for k in range(len(batch.candidate_ids[r]))]
-    conts = [c for r in rows for c in batch.candidate_ids[r]]
-    token_logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=pad_id,
-                                              temperature=temperature)
-    width = max(len(batch.candidate_ids[r]) for r in rows)
-    scores = torch.full((len(rows), width), float("-inf"), device=token_logp.device)
+    keys = [(tuple(batch.prompt_ids[r]), tuple(map(tuple, batch.candidate_ids[r]))) for r in rows]
+    first: dict = {}  # decision -> (its index, the first row showing it)
+    row_of = torch.tensor([first.setdefault(k, (len(first), r))[0] for k, r in zip(keys, rows)])
+    distinct = [r for _, r in first.values()]
+    owner = [j for j, r in enumerate(distinct) for _ in batch.candidate_ids[r]]
+    slot = [k for r in distinct for k in range(len(batch.candidate_ids[r]))]
+    conts = [c for r in distinct for c in batch.candidate_ids[r]]
+    token_logp, _, _ = continuation_log_probs(model, [batch.prompt_ids[r] for r in distinct], conts, owner=owner,
+                                              pad_id=pad_id, temperature=temperature)
+    width = max(len(batch.candidate_ids[r]) for r in distinct)
+    scores = torch.full((len(distinct), width), float("-inf"), device=token_logp.device)
     scores = scores.index_put((torch.tensor(owner), torch.tensor(slot)), token_logp.sum(-1))
+    scores = scores[row_of.to(scores.device)]
     logp_all = torch.log_softmax(scores, dim=1)
     chosen = torch.tensor([batch.chosen[r] for r in rows], device=scores.device)
     logp = logp_all.gather(1, chosen[:, None])
@@ -92,11 +100,15 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     adv = advantages.to(device, torch.float32)
     sums = {"pg_loss": 0.0, "clip_frac": 0.0, "approx_kl": 0.0, "kl": 0.0, "entropy": 0.0, "grad_norm": 0.0}
     units_seen = minibatches = 0
+    early_stopped = False
     model.train()
     for _ in range(cfg.ppo_epochs):
         order = torch.randperm(n).tolist()
         for mb_rows in _chunks(order, cfg.minibatch_size or n):
             mb_units = sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)
+            if cfg.action_mode == "choice":  # repeated decisions into one micro-batch: scored once (unit_log_probs)
+                mb_rows = sorted(mb_rows, key=lambda r: batch.prompt_ids[r])
+            mb_kl = 0.0
             optimizer.zero_grad(set_to_none=True)
             for rows in _chunks(mb_rows, cfg.micro_batch_size):
                 with autocast():
@@ -115,12 +127,21 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
                 for k in ("pg_loss", "clip_frac", "kl", "entropy"):
                     sums[k] += float(getattr(terms, k)) * units
                 sums["approx_kl"] += float(terms.approx_kl_old) * units
+                mb_kl += float(terms.approx_kl_old) * units / mb_units
                 units_seen += units
+            if cfg.target_kl is not None and mb_kl > cfg.target_kl:  # PPO's early stop: this step is not taken
+                early_stopped = True
+                break
             sums["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
             optimizer.step()
             minibatches += 1
+        if early_stopped:
+            break
+    optimizer.zero_grad(set_to_none=True)
     stats = {k: v / max(units_seen, 1) for k, v in sums.items() if k != "grad_norm"}
     stats["grad_norm"] = sums["grad_norm"] / max(minibatches, 1)
+    stats["update_steps"] = minibatches
+    stats["early_stopped"] = float(early_stopped)
     stats["response_units"] = units_seen / max(n * cfg.ppo_epochs, 1)
     stats["rollout_logprob_gap"] = _sampler_gap(batch, old)
     return stats
