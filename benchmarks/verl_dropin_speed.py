@@ -63,7 +63,9 @@ def make_batch(tasks: int = 64, rollouts: int = 8, max_steps: int = 50, response
     mask = (torch.arange(response_len)[None, :] < lengths[:, None]).long()
     tlr = torch.zeros(n, response_len)
     tlr[torch.arange(n), lengths - 1] = torch.tensor([r[4] for r in rows]) - 0.1 * torch.from_numpy(invalid).float()
-    obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731 (verl keeps non-tensor fields as object arrays)
+    def obj(xs):  # verl keeps non-tensor fields as object arrays
+        return np.array(xs, dtype=object)
+
     return StepBatch(
         {"token_level_rewards": tlr, "response_mask": mask, "input_ids": torch.zeros(n, 1, dtype=torch.long)},
         {"uid": obj([r[0] for r in rows]), "traj_uid": obj([r[1] for r in rows]),
@@ -120,7 +122,8 @@ def main() -> None:
             (u_ret, u_adv), ret_a, adv_a = run(theirs, data, args.gamma, mode, sim)
             diff = (adv - adv_a).abs()
             print(f"{'':<14} {'':<16} theirs: returns {u_ret:8.3f} s, advantages {u_adv:8.3f} s | speed-up: returns"
-                  f" x{u_ret / t_ret:.0f}, advantages x{u_adv / t_adv:.0f}, both x{(u_ret + u_adv) / (t_ret + t_adv):.0f}"
+                  f" x{u_ret / t_ret:.0f}, advantages x{u_adv / t_adv:.0f},"
+                  f" both x{(u_ret + u_adv) / (t_ret + t_adv):.0f}"
                   f" | max |d returns| {(ret - ret_a).abs().max():.2e}, max |d adv| {diff.max():.2e},"
                   f" rows with |d adv| > 1e-5: {int((diff > 1e-5).any(dim=1).sum())}")
 

@@ -104,7 +104,9 @@ def random_batch(seed: int, texts_alike: bool = False):
     mask = (torch.arange(length)[None, :] < lens[:, None]).long()
     tlr = torch.from_numpy(rng.choice([0.0, 0.0, 1.0, 10.0, -0.1], size=(n, length))).float()
     step = torch.from_numpy(rng.choice([0.0, 0.9025, 9.5, 10.0, 3.3], size=n)).float()
-    obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
+    def obj(xs):
+        return np.array(xs, dtype=object)
+
     return (tlr, step, mask, obj([r[3] for r in rows]), obj([r[1] for r in rows]), obj([r[2] for r in rows]),
             rng.choice([0.0, 1.0, 10.0], size=n).astype(np.float32))
 
@@ -188,7 +190,7 @@ class Batch:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_step_discounted_returns(seed):
-    tlr, step, mask, anchors, index, traj, rewards = random_batch(seed)
+    *_, traj, rewards = random_batch(seed)
     data = Batch({"input_ids": torch.zeros(len(traj), 3, dtype=torch.long)},
                  {"rewards": rewards, "traj_uid": traj, "active_masks": np.ones(len(traj), dtype=bool)})
     got = gv.compute_step_discounted_returns(data, 0.9)
@@ -318,7 +320,8 @@ def test_registered_gigpo_through_verls_generic_call(fake_verl, mode, with_step_
     nt, t = data.non_tensor_batch, data.batch
     config = {"gamma": 0.9, "gigpo": {"mode": mode, "step_advantage_w": 0.7, "enable_similarity": False,
                                       "similarity_thresh": 0.95, "history_replay": {"enable": False}}}
-    step = t["step_rewards"] if with_step_rewards else torch.tensor(ref_returns(nt["rewards"], list(nt["traj_uid"]), 0.9))
+    step = (t["step_rewards"] if with_step_rewards
+            else torch.tensor(ref_returns(nt["rewards"], list(nt["traj_uid"]), 0.9)))
     expected = torch.tensor(ref_gigpo(t["token_level_rewards"], step, t["response_mask"], nt["anchor_obs"],
                                       nt["uid"], w=0.7, mode=mode))
     compute_advantage = gv.wrap_compute_advantage(fake_verl.compute_advantage)
@@ -362,7 +365,8 @@ def test_registered_package_estimators(fake_verl):
     for g, tr in dict(zip(nt["traj_uid"], nt["uid"])).items():
         per_group[tr].append(episode[g])
     means = {g: sum(v) / len(v) for g, v in per_group.items()}
-    expected = [((episode[tr] - means[g]) if len(per_group[g]) > 1 else 0.0) for g, tr in zip(nt["uid"], nt["traj_uid"])]
+    expected = [(episode[tr] - means[g]) if len(per_group[g]) > 1 else 0.0
+                for g, tr in zip(nt["uid"], nt["traj_uid"])]
     torch.testing.assert_close(grpo, torch.tensor(expected, dtype=torch.float32)[:, None] * mask, atol=1e-5, rtol=0)
     torch.testing.assert_close(grpo[:, 0], grpo_advantages(nt["uid"], nt["traj_uid"], nt["rewards"], norm="none")
                                * mask[:, 0])

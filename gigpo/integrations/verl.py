@@ -11,7 +11,8 @@ and ``core_gigpo.compute_step_discounted_returns(batch, gamma)`` / ``core_gigpo.
 run here. For verl's own trainer (verl >= 0.9, no verl-agent), :func:`register` adds ``gigpo`` and every estimator of
 :mod:`gigpo.estimators.registry` (as ``gigpo.<name>``) to verl's advantage-estimator registry; the per-step fields
 verl does not pass come from :func:`step_batch` / :func:`wrap_compute_advantage` (see
-:mod:`gigpo.integrations.verl_registry`). Nothing here imports verl until :func:`register` is called.
+:mod:`gigpo.integrations.verl_registry`); ``VERL_USE_EXTERNAL_MODULES=gigpo.integrations.verl_plugin`` makes verl
+register them itself at ``import verl``. Nothing here imports verl until :func:`register` is called.
 See docs/scale.md, "GiGPO inside verl".
 """
 from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_advantage,
@@ -19,6 +20,6 @@ from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_
 from gigpo.integrations.verl_registry import (GIGPO_DEFAULTS, PACKAGE_PREFIX, package_estimator, register,
                                               step_batch, verl_gigpo, wrap_compute_advantage)
 
-__all__ = ["compute_gigpo_outcome_advantage", "compute_step_discounted_returns", "register", "step_batch",
-           "wrap_compute_advantage", "verl_gigpo", "package_estimator", "anchor_codes", "step_returns_from_fields",
-           "GIGPO_DEFAULTS", "PACKAGE_PREFIX"]
+__all__ = ["GIGPO_DEFAULTS", "PACKAGE_PREFIX", "anchor_codes", "compute_gigpo_outcome_advantage",
+           "compute_step_discounted_returns", "package_estimator", "register", "step_batch",
+           "step_returns_from_fields", "verl_gigpo", "wrap_compute_advantage"]

@@ -93,7 +93,8 @@ def _step_data(rows: int, kwargs: dict) -> SimpleNamespace:
         if kwargs.get(name) is not None:
             nt[key] = kwargs[name]
     step_rewards = kwargs.get("step_rewards")
-    if step_rewards is None and batch is not None and "step_rewards" in batch.keys():
+    # .keys(): verl's TensorDict refuses `key in td`
+    if step_rewards is None and batch is not None and "step_rewards" in batch.keys():  # noqa: SIM118
         step_rewards = batch["step_rewards"]
     if "traj_uid" not in nt:
         raise ValueError("GiGPO needs per-step fields that verl does not pass: run verl's compute_advantage inside "
