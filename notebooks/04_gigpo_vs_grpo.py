@@ -22,16 +22,20 @@
 # `output_dir`, then plots success curves with their spread across seeds, a results table (CSV and markdown)
 # and the step-group statistics.
 #
-# **Defaults are a smoke test** (one seed, two iterations, no evaluation) so that CI can run it. A real study
-# on CPU, e.g. ~1-2 h on 2 cores:
+# **Defaults are a smoke test** (one seed, two iterations, no evaluation) so that CI can run it. The published
+# study (`results/README.md`: household with 6 receptacles and 4 objects, the whole 16-task pool every iteration,
+# the warm-started `tiny-mini`, lr tuned per estimator) is reproduced by
 #
 # ```
-# python -m gigpo run-notebook notebooks/04_gigpo_vs_grpo.ipynb --name sokoban-study \
-#     -p seeds "[0, 1, 2]" -p iterations 40 \
-#     -p train_overrides "{task_pool: 16, num_groups: 4, group_size: 8, eval_every: 10, warm_start_steps: 100}"
+# python results/llm_study.py tune && python results/llm_study.py study && python results/llm_study.py report
+# python results/llm_study.py notebook   # this notebook over runs/llm-study through papermill, same TrainConfig
 # ```
 #
-# and on a GPU with the paper's model, pass the GPU parameters of notebook 03 in `train_overrides`
+# (the notebook reuses the finished runs in `runs/llm-study/`; run alone, it trains each through notebook 03 with
+# the same `TrainConfig` and trains each seed's warm start itself: it depends on the seed only, so the weights are the
+# same).
+#
+# On a GPU with the paper's model, pass the GPU parameters of notebook 03 in `train_overrides`
 # (e.g. `{model: Qwen/Qwen2.5-1.5B-Instruct, device: cuda, backend: vllm, action_mode: free, ...}`) with
 # `-p env household -p iterations 150 -p seeds "[0, 1, 2]"`. Runs that already finished are reused
 # (`reuse_runs`), so a study can be extended seed by seed. Settings tuned per estimator (the learning rate)
@@ -61,6 +65,7 @@ from IPython.display import Markdown, display
 
 from gigpo.notebook import plots
 from gigpo.notebook.metrics_io import read_metrics, summarize_runs, to_markdown, write_csv
+from gigpo.notebook.plots.static import save_pngs
 from gigpo.notebook.runner import run_notebook
 
 out = Path(output_dir)
@@ -133,6 +138,6 @@ for key, label in (("step_group_size_per_group", "mean step-group size"),
                    ("adv_step_abs", "mean |A_S|")):
     figures[key] = plots.curves_with_spread(runs, key, title=f"{env}: {label} over training", y_title=label)
     figures[key].show()
-saved = plots.save_figures(figures, out)
+saved = plots.save_figures(figures, out) + save_pngs(figures, out)  # HTML (interactive) and PNG (static, offline)
 print("wrote", out / "results.csv", out / "results.md", "and", [p.name for p in saved])
 assert all(len(run) == iterations for recs in runs.values() for run in recs), "a run is missing iterations"

@@ -1,0 +1,159 @@
+"""The LLM estimator study on CPU (results/README.md): GiGPO vs GRPO vs RLOO in the credit lab's regime.
+
+    python results/llm_study.py tune                       # lr per estimator on the tuning seed (100)
+    python results/llm_study.py study --lr gigpo=3e-4 grpo=3e-4 rloo=3e-4
+    python results/llm_study.py report                     # results/llm_*.csv, llm_summary.md, figures/llm_*.png
+    python results/llm_study.py notebook                   # notebook 04 over the same runs (papermill)
+
+Every run is ``python -m gigpo train`` with :data:`STUDY` (below) plus its estimator, seed, lr and iterations, one
+thread each, ``--jobs`` at a time. Runs go to ``runs/llm-study/<estimator>-seed<k>/`` (notebook 04's layout, so
+``notebooks/04_gigpo_vs_grpo.ipynb`` reads them back with ``reuse_runs``). The warm start depends on the seed only,
+so it is trained once per seed and copied into each estimator's run before it starts: every estimator starts from
+the same weights and plays the same tasks (the whole pool) at every iteration.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gigpo.training.demo import DEMO_RECIPE  # noqa: E402
+
+ESTIMATORS = ("gigpo", "grpo", "rloo")
+# The demo's recipe on the lab's 16-task pool: every iteration plays all 16 tasks x 4 rollouts, so the training
+# success is measured on a fixed task set and every estimator sees the same tasks at every iteration.
+STUDY = {**DEMO_RECIPE, "task_pool": 16, "num_groups": 16, "group_size": 4, "warm_start_episodes": 64}
+TUNE_SEED, TUNE_LRS, TUNE_ITERATIONS, TUNE_WINDOW = 100, (1e-4, 3e-4), 20, 10
+
+
+def flags(settings: dict) -> list[str]:
+    """``--name value`` CLI flags of ``python -m gigpo train`` for ``settings`` (dicts as JSON)."""
+    out = []
+    for key, value in settings.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            out.append(flag if value else "--no-" + key.replace("_", "-"))
+        else:
+            out += [flag, json.dumps(value) if isinstance(value, (dict, list)) else str(value)]
+    return out
+
+
+def warm_start(run_root: Path, seed: int) -> Path:
+    """Train the seed's warm start once (in ``<run_root>/warm-seed<k>``) and return its folder."""
+    from gigpo.training.config import TrainConfig
+    from gigpo.training.trainer import build_policy, seed_everything
+
+    out = run_root / f"warm-seed{seed}"
+    folder = out / "warm_start"
+    if not (folder / "config.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        cfg = TrainConfig.from_dict({**STUDY, "seed": seed, "output_dir": str(out)})
+        seed_everything(cfg.seed)  # as train() does before build_policy: the same weights as an unshared run
+        build_policy(cfg, out, "cpu")
+    return folder
+
+
+def launch(run_dir: Path, settings: dict, shared_warm: Path | None) -> subprocess.Popen | None:
+    if (run_dir / "metrics.jsonl").exists() and sum(1 for _ in open(run_dir / "metrics.jsonl")) >= settings["iterations"]:
+        return None  # finished earlier
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    if shared_warm is not None:
+        shutil.copytree(shared_warm, run_dir / "warm_start")
+    cmd = [sys.executable, "-m", "gigpo", "train", *flags({**settings, "progress": False}), "--output-dir", str(run_dir)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(f"{run_dir}.log", "w"), stderr=subprocess.STDOUT)
+
+
+def run_all(jobs: list[tuple[Path, dict, Path | None]], parallel: int) -> None:
+    """Run ``(run_dir, settings, warm)`` jobs, ``parallel`` at a time; raise if one fails."""
+    running: list[tuple[Path, subprocess.Popen]] = []
+    for run_dir, settings, warm in jobs:
+        while len(running) >= parallel:
+            time.sleep(5)
+            running = [(d, p) for d, p in running if _still_running(d, p)]
+        proc = launch(run_dir, settings, warm)
+        if proc is not None:
+            running.append((run_dir, proc))
+    while running:
+        time.sleep(5)
+        running = [(d, p) for d, p in running if _still_running(d, p)]
+
+
+def _still_running(run_dir: Path, proc: subprocess.Popen) -> bool:
+    if proc.poll() is None:
+        return True
+    if proc.returncode:
+        raise RuntimeError(f"run {run_dir} failed (exit {proc.returncode}); see {run_dir}.log")
+    return False
+
+
+def tuned_lrs_or_empty() -> dict[str, float]:
+    from results.llm_report import tuned_lrs
+
+    return tuned_lrs() if (ROOT / "results" / "llm_tuning.csv").exists() else {}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=("tune", "study", "report", "notebook"))
+    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--iterations", type=int, default=None, help="study: 60; tune: 20")
+    parser.add_argument("--lr", nargs="*", default=[], help="study: estimator=lr (default: results/llm_tuning.csv)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    parser.add_argument("--runs", default="runs/llm-study", help="where the runs go")
+    ns = parser.parse_args(argv)
+    root = ROOT / ns.runs
+    if ns.mode == "notebook":  # notebook 04 reads the finished runs back (reuse_runs) and draws its own figures
+        from gigpo.notebook.runner import run_notebook
+
+        lrs = {**tuned_lrs_or_empty(), **dict(item.split("=") for item in ns.lr)}
+        overrides = {k: v for k, v in STUDY.items() if k not in ("env", "iterations")}
+        run_notebook(ROOT / "notebooks" / "04_gigpo_vs_grpo.ipynb",
+                     {"output_dir": str(root), "env": STUDY["env"], "estimators": ns.estimators, "seeds": ns.seeds,
+                      "iterations": ns.iterations or 60, "last_k": 3, "train_overrides": overrides,
+                      "estimator_overrides": {e: {"lr": float(lr)} for e, lr in lrs.items()}},
+                     name="llm-study-notebook", runs_dir=ROOT / "runs", overwrite=True)
+        return 0
+    if ns.mode == "report":
+        from results.llm_report import report
+
+        report(root, ns.estimators)
+        return 0
+    if ns.mode == "tune":
+        iterations = ns.iterations or TUNE_ITERATIONS
+        warm = warm_start(root / "tuning", TUNE_SEED)
+        jobs = [(root / "tuning" / f"{est}-lr{lr:g}", {**STUDY, "estimator": est, "lr": lr, "seed": TUNE_SEED,
+                                                       "iterations": iterations}, warm)
+                for lr in TUNE_LRS for est in ns.estimators]
+        run_all(jobs, ns.jobs)
+        from results.llm_report import tuning_table
+
+        tuning_table(root / "tuning", ns.estimators, TUNE_LRS, TUNE_WINDOW)
+        return 0
+    lrs = dict(item.split("=") for item in ns.lr)
+    if len(lrs) < len(ns.estimators):
+        from results.llm_report import tuned_lrs
+
+        lrs = {**tuned_lrs(), **lrs}
+    iterations = ns.iterations or 60
+    jobs = []
+    for seed in ns.seeds:
+        warm = warm_start(root, seed)
+        jobs += [(root / f"{est}-seed{seed}", {**STUDY, "estimator": est, "lr": float(lrs[est]), "seed": seed,
+                                               "iterations": iterations}, warm) for est in ns.estimators]
+    run_all(jobs, ns.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
