@@ -281,12 +281,25 @@ def verl_standin() -> types.ModuleType:
 
 @pytest.fixture
 def fake_verl(monkeypatch):
+    """The stand-in registry as ``verl.trainer.ppo.core_algos``, and verl 0.9's two trainer modules that look
+    ``compute_advantage`` up by name: ``ray_trainer`` (legacy) and ``v1.utils`` (which imported it by name)."""
     core = verl_standin()
-    names = ["verl", "verl.trainer", "verl.trainer.ppo"]
-    for name in names:
+    for name in ["verl", "verl.trainer", "verl.trainer.ppo", "verl.trainer.ppo.v1"]:
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "verl.trainer.ppo.core_algos", core)
     monkeypatch.setattr(sys.modules["verl.trainer.ppo"], "core_algos", core, raising=False)
+    trainer = types.ModuleType("verl.trainer.ppo.ray_trainer")
+    trainer.compute_advantage = core.compute_advantage
+    v1_utils = types.ModuleType("verl.trainer.ppo.v1.utils")
+    v1_utils.compute_advantage = core.compute_advantage
+
+    def compute_advantage_for_multi_trajectories(data, batch_keys, adv_estimator, config=None, **kwargs):
+        return v1_utils.compute_advantage(data, adv_estimator=adv_estimator, config=config)  # non-GRPO branch
+
+    v1_utils.compute_advantage_for_multi_trajectories = compute_advantage_for_multi_trajectories
+    monkeypatch.setitem(sys.modules, trainer.__name__, trainer)
+    monkeypatch.setitem(sys.modules, v1_utils.__name__, v1_utils)
+    core.trainer_modules = (trainer, v1_utils)
     return core
 
 
@@ -330,6 +343,22 @@ def test_registered_gigpo_through_verls_generic_call(fake_verl, mode, with_step_
     with gv.step_batch(data):  # the context manager form, same numbers
         again = fake_verl.compute_advantage(data, adv_estimator="gigpo", config=config).batch["advantages"]
     torch.testing.assert_close(again, expected, atol=1e-5, rtol=0)
+
+
+def test_hook_makes_both_trainers_pass_the_step_batch(fake_verl):
+    gv.register()
+    trainer, v1_utils = fake_verl.trainer_modules
+    assert gv.hook_compute_advantage() == ["verl.trainer.ppo.ray_trainer", "verl.trainer.ppo.v1.utils"]
+    assert gv.hook_compute_advantage() == ["verl.trainer.ppo.ray_trainer", "verl.trainer.ppo.v1.utils"]
+    assert trainer.compute_advantage.__wrapped__ is fake_verl.compute_advantage  # wrapped once, not twice
+    data = verl_agent_batch(6, True)
+    t, nt = data.batch, data.non_tensor_batch
+    expected = torch.tensor(ref_gigpo(t["token_level_rewards"], t["step_rewards"], t["response_mask"],
+                                      nt["anchor_obs"], nt["uid"]))
+    legacy = trainer.compute_advantage(data, adv_estimator="gigpo", config={}).batch["advantages"]
+    v1 = v1_utils.compute_advantage_for_multi_trajectories(data, [], "gigpo", config={}).batch["advantages"]
+    torch.testing.assert_close(legacy, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(v1, expected, atol=1e-5, rtol=0)
 
 
 def test_registered_gigpo_needs_the_step_fields(fake_verl):
@@ -390,7 +419,7 @@ def test_register_without_verl_says_how_to_install(monkeypatch):
         gv.register()
 
 
-def test_register_with_real_verl():
+def test_register_with_real_verl(monkeypatch):
     """Against verl's own registry and trainer function; skipped (reason printed with -rs) without verl."""
     core = pytest.importorskip("verl.trainer.ppo.core_algos",
                                reason="verl is not importable here (verl 0.9 pins transformers < 5.11, which this "
@@ -407,8 +436,18 @@ def test_register_with_real_verl():
 
     config = OmegaConf.create({"gamma": 0.95, "adv_estimator": "gigpo",
                                "gigpo": {"mode": "mean_std_norm", "step_advantage_w": 1.0}})
-    out = gv.wrap_compute_advantage(ray_trainer.compute_advantage)(data, adv_estimator="gigpo", config=config)
     expected = torch.tensor(ref_gigpo(b.batch["token_level_rewards"], b.batch["step_rewards"],
                                       b.batch["response_mask"], b.non_tensor_batch["anchor_obs"],
                                       b.non_tensor_batch["uid"], mode="mean_std_norm"))
+    out = gv.wrap_compute_advantage(ray_trainer.compute_advantage)(data, adv_estimator="gigpo", config=config)
     torch.testing.assert_close(out.batch["advantages"], expected, atol=1e-5, rtol=0)
+
+    from verl.trainer.ppo.v1 import utils as v1_utils
+
+    for module in (ray_trainer, v1_utils):  # undo the hook after the test
+        monkeypatch.setattr(module, "compute_advantage", module.compute_advantage)
+    assert gv.hook_compute_advantage() == list(gv.TRAINER_MODULES)
+    for data_out in (ray_trainer.compute_advantage(data, adv_estimator="gigpo", config=config),
+                     v1_utils.compute_advantage_for_multi_trajectories(data, batch_keys=[], adv_estimator="gigpo",
+                                                                       config=config)):
+        torch.testing.assert_close(data_out.batch["advantages"], expected, atol=1e-5, rtol=0)

@@ -10,16 +10,17 @@ functions it calls are here with the same signatures and numbers, vectorized. Sw
 and ``core_gigpo.compute_step_discounted_returns(batch, gamma)`` / ``core_gigpo.compute_gigpo_outcome_advantage(...)``
 run here. For verl's own trainer (verl >= 0.9, no verl-agent), :func:`register` adds ``gigpo`` and every estimator of
 :mod:`gigpo.estimators.registry` (as ``gigpo.<name>``) to verl's advantage-estimator registry; the per-step fields
-verl does not pass come from :func:`step_batch` / :func:`wrap_compute_advantage` (see
+verl does not pass come from :func:`step_batch` / :func:`hook_compute_advantage` (see
 :mod:`gigpo.integrations.verl_registry`); ``VERL_USE_EXTERNAL_MODULES=gigpo.integrations.verl_plugin`` makes verl
 register them itself at ``import verl``. Nothing here imports verl until :func:`register` is called.
 See docs/scale.md, "GiGPO inside verl".
 """
 from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_advantage,
                                             compute_step_discounted_returns, step_returns_from_fields)
-from gigpo.integrations.verl_registry import (GIGPO_DEFAULTS, PACKAGE_PREFIX, package_estimator, register,
-                                              step_batch, verl_gigpo, wrap_compute_advantage)
+from gigpo.integrations.verl_registry import (GIGPO_DEFAULTS, PACKAGE_PREFIX, TRAINER_MODULES, hook_compute_advantage,
+                                              package_estimator, register, step_batch, verl_gigpo,
+                                              wrap_compute_advantage)
 
-__all__ = ["GIGPO_DEFAULTS", "PACKAGE_PREFIX", "anchor_codes", "compute_gigpo_outcome_advantage",
-           "compute_step_discounted_returns", "package_estimator", "register", "step_batch",
+__all__ = ["GIGPO_DEFAULTS", "PACKAGE_PREFIX", "TRAINER_MODULES", "anchor_codes", "compute_gigpo_outcome_advantage",
+           "compute_step_discounted_returns", "hook_compute_advantage", "package_estimator", "register", "step_batch",
            "step_returns_from_fields", "verl_gigpo", "wrap_compute_advantage"]

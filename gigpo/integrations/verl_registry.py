@@ -7,7 +7,7 @@ pass. They are taken, in this order, from:
 1. keyword arguments of the call: ``non_tensor_batch=`` and ``batch=`` (what verl passes to its GDPO estimator; a
    custom trainer can pass them to any estimator), or ``traj_index=``, ``anchor_obs=``, ``step_rewards=`` directly;
 2. the step batch made current with ``with step_batch(data): ...`` around verl's ``compute_advantage(data, ...)``
-   (or with :func:`wrap_compute_advantage`, which does that on every call).
+   (:func:`hook_compute_advantage` does that on every call of verl's trainers).
 
 Fields, verl-agent's names: ``non_tensor_batch['traj_uid']`` (rollout id), ``['anchor_obs']`` (anchor state),
 ``['rewards']`` (per-step env reward), ``['active_masks']``; ``batch['step_rewards']`` (discounted returns; if
@@ -22,6 +22,7 @@ verl itself is imported only inside :func:`register`.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,6 +37,9 @@ from gigpo.integrations.verl_dropin import anchor_codes, compute_gigpo_outcome_a
 PACKAGE_PREFIX = "gigpo."
 # verl-agent's ppo_trainer.yaml, algorithm.gigpo block (same as their function's defaults)
 GIGPO_DEFAULTS = {"step_advantage_w": 1.0, "mode": "mean_norm", "enable_similarity": False, "similarity_thresh": 0.95}
+
+# where verl 0.9's trainers look compute_advantage up (the v1 trainer imported it by name into its utils)
+TRAINER_MODULES = ("verl.trainer.ppo.ray_trainer", "verl.trainer.ppo.v1.utils")
 
 _CURRENT: ContextVar[Any] = ContextVar("gigpo_verl_step_batch", default=None)
 _ADAPTERS: dict[str, Callable] = {}  # one function object per verl name, so register() can be called again
@@ -67,6 +71,31 @@ def wrap_compute_advantage(fn: Callable) -> Callable:
 
     wrapped.__gigpo_wrapped__ = True
     return wrapped
+
+
+def hook_compute_advantage(modules: tuple[str, ...] = TRAINER_MODULES) -> list[str]:
+    """Wrap ``compute_advantage`` in each of verl's trainer modules with :func:`wrap_compute_advantage`.
+
+    verl 0.9 looks the function up in two module namespaces: the legacy ``ray_trainer`` and the v1 trainer's
+    ``v1.utils`` (which imported it by name), so both are patched. Call it in the process that runs ``fit()``
+    (e.g. at the top of your TaskRunner's ``run``); calling it again changes nothing. Returns the modules patched.
+    """
+    patched = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue  # an older or newer verl without this trainer
+        fn = getattr(module, "compute_advantage", None)
+        if fn is None:
+            continue
+        if not getattr(fn, "__gigpo_wrapped__", False):
+            module.compute_advantage = wrap_compute_advantage(fn)
+        patched.append(name)
+    if not patched:
+        raise ImportError(f"none of {list(modules)} could be imported with a compute_advantage: is verl >= 0.9 "
+                          "installed?")
+    return patched
 
 
 def _get(config: Any, key: str, default: Any = None) -> Any:
