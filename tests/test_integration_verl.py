@@ -451,3 +451,14 @@ def test_register_with_real_verl(monkeypatch):
                      v1_utils.compute_advantage_for_multi_trajectories(data, batch_keys=[], adv_estimator="gigpo",
                                                                        config=config)):
         torch.testing.assert_close(data_out.batch["advantages"], expected, atol=1e-5, rtol=0)
+
+
+def test_id_and_anchor_types_do_not_change_the_result():
+    """uuid strings, int ids and numpy unicode arrays group the same way (only equality matters)."""
+    tlr, step, mask, anchors, index, traj, _ = random_batch(7)
+    as_str, _ = gv.compute_gigpo_outcome_advantage(tlr, step, mask, anchors, index, traj, mode="mean_std_norm")
+    codes = {g: i for i, g in enumerate(dict.fromkeys(index))}
+    as_int, _ = gv.compute_gigpo_outcome_advantage(tlr, step, mask, np.array(anchors.tolist()),
+                                                   np.array([codes[g] for g in index]), torch.arange(len(traj)),
+                                                   mode="mean_std_norm")
+    torch.testing.assert_close(as_int, as_str)
