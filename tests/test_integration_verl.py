@@ -369,6 +369,9 @@ def test_registered_gigpo_needs_the_step_fields(fake_verl):
     stale = Batch(data.batch, {k: v[:-1] for k, v in data.non_tensor_batch.items()})
     with gv.step_batch(stale), pytest.raises(ValueError, match="rows"):  # another batch is refused, not misread
         fake_verl.compute_advantage(data, adv_estimator="gigpo", config={})
+    other = Batch({**data.batch, "token_level_rewards": data.batch["token_level_rewards"] + 1}, data.non_tensor_batch)
+    with gv.step_batch(other), pytest.raises(ValueError, match="other token_level_rewards"):  # same size, other data
+        fake_verl.compute_advantage(data, adv_estimator="gigpo", config={})
     # a custom trainer may pass the fields itself, as verl does for GDPO
     adv, _ = gv.verl_gigpo(data.batch["token_level_rewards"], data.batch["response_mask"],
                            index=data.non_tensor_batch["uid"], config=None, non_tensor_batch=data.non_tensor_batch,

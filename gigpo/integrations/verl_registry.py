@@ -109,8 +109,10 @@ def _get(config: Any, key: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def _step_data(rows: int, kwargs: dict) -> SimpleNamespace:
-    """The per-step fields for this call (see the module docstring for where they come from), checked for size."""
+def _step_data(token_level_rewards: torch.Tensor, kwargs: dict) -> SimpleNamespace:
+    """The per-step fields for this call (see the module docstring for where they come from), checked to belong to
+    the batch being estimated."""
+    rows = token_level_rewards.shape[0]
     nt = dict(kwargs.get("non_tensor_batch") or {})
     batch = kwargs.get("batch")
     source = "the non_tensor_batch argument"
@@ -127,11 +129,16 @@ def _step_data(rows: int, kwargs: dict) -> SimpleNamespace:
         step_rewards = batch["step_rewards"]
     if "traj_uid" not in nt:
         raise ValueError("GiGPO needs per-step fields that verl does not pass: run verl's compute_advantage inside "
-                         "`with gigpo.integrations.verl.step_batch(data):` (or wrap it with wrap_compute_advantage), "
+                         "`with gigpo.integrations.verl.step_batch(data):` (or call hook_compute_advantage() once), "
                          "or pass non_tensor_batch= with 'traj_uid', 'anchor_obs' and 'rewards'")
     if len(nt["traj_uid"]) != rows:
         raise ValueError(f"{source} has {len(nt['traj_uid'])} rows but token_level_rewards has {rows}: "
                          "the step batch is not the one being estimated")
+    if batch is not None and "token_level_rewards" in batch.keys() and source.endswith("step_batch()"):  # noqa: SIM118
+        current_rewards = batch["token_level_rewards"]
+        if current_rewards is not token_level_rewards and not torch.equal(current_rewards, token_level_rewards):
+            raise ValueError("the batch set with step_batch() holds other token_level_rewards than the ones being "
+                             "estimated: the step batch is not the one being estimated")
     return SimpleNamespace(non_tensor_batch=nt, step_rewards=step_rewards)
 
 
@@ -149,8 +156,7 @@ def verl_gigpo(token_level_rewards: torch.Tensor, response_mask: torch.Tensor, i
     ``config.gigpo.epsilon`` (default 1e-6); step rewards from ``batch['step_rewards']`` or, if absent, the discounted
     returns of ``non_tensor_batch['rewards']`` with ``config.gamma``.
     """
-    rows = token_level_rewards.shape[0]
-    data = _step_data(rows, kwargs)
+    data = _step_data(token_level_rewards, kwargs)
     nt = data.non_tensor_batch
     block = _get(config, "gigpo", {})
     options = {key: _get(block, key, default) for key, default in GIGPO_DEFAULTS.items()}
@@ -180,7 +186,7 @@ def package_estimator(name: str) -> Callable:
     def adapter(token_level_rewards: torch.Tensor, response_mask: torch.Tensor, index: Any = None,
                 config: Any = None, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
         entry = get_estimator(name)
-        data = _step_data(token_level_rewards.shape[0], kwargs)
+        data = _step_data(token_level_rewards, kwargs)
         nt = data.non_tensor_batch
         options = dict(_get(config, "gigpo_options", {}))
         if "gamma" in entry.options and "gamma" not in options and _get(config, "gamma") is not None:
