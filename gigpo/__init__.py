@@ -22,13 +22,18 @@ from gigpo.estimators import (
     estimator_names,
     get_estimator,
     gigpo_advantages,
+    graphgpo_advantages,
+    graphgpo_details,
     grpo_advantages,
+    hgpo_advantages,
+    hgpo_details,
     register_estimator,
     rloo_advantages,
 )
 
 __version__ = "0.2.0"
 __all__ = ["AdvantageDetails", "advantage_details", "gigpo_advantages", "grpo_advantages", "rloo_advantages",
+           "hgpo_advantages", "hgpo_details", "graphgpo_advantages", "graphgpo_details",
            "compute_advantages", "estimator_names", "get_estimator", "register_estimator",
            "TrainConfig", "train", "read_metrics"]
 

@@ -25,7 +25,9 @@ import torch
 
 from gigpo.estimators.gigpo import advantage_details, gigpo_advantages
 from gigpo.estimators.grouping import Keys
+from gigpo.estimators.graphgpo import graphgpo_advantages, graphgpo_details
 from gigpo.estimators.grpo import grpo_advantages
+from gigpo.estimators.hgpo import hgpo_advantages, hgpo_details
 from gigpo.estimators.rloo import rloo_advantages
 
 AdvantageFn = Callable[..., torch.Tensor]
@@ -131,3 +133,7 @@ register_estimator("gigpo", gigpo_advantages, details=advantage_details,
                    description="GiGPO: episode advantage plus anchor-state step advantage (Eq. 8)")
 register_estimator("grpo", _grpo, description="GRPO: episode-level advantage only (Eq. 3)")
 register_estimator("rloo", _rloo, description="RLOO: leave-one-out baseline on the episode return")
+register_estimator("hgpo", hgpo_advantages, details=hgpo_details,
+                   description="HGPO: weighted step advantages over groups sharing the last k anchors (He et al. 2026)")
+register_estimator("graphgpo", graphgpo_advantages, details=graphgpo_details,
+                   description="GraphGPO: step credit from distances to success on the group's state graph")

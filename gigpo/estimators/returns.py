@@ -25,11 +25,12 @@ def discounted_returns(traj_idx: torch.Tensor, num_traj: int, rewards: torch.Ten
     idx = torch.arange(n)
     d = 1
     max_len = int(lengths.max()) if n else 0
+    zero = torch.zeros((), dtype=ret.dtype)
     while d < max_len:
         src = idx + d
         inside = src < seg_end
-        add = torch.zeros_like(ret)
-        add[inside] = ret[src[inside]]
+        # a clamped gather plus a where is cheaper than boolean-mask indexing and adds the same 0 outside
+        add = torch.where(inside, ret[src.clamp_max_(n - 1)], zero)
         ret = ret + (gamma ** d) * add
         d *= 2
     out = torch.empty_like(ret)
