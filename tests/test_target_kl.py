@@ -31,6 +31,7 @@ def batch_of(n):
     b.candidate_ids = [[[3], [4]]] * n
     b.chosen = [0] * n
     b.rewards = [1.0] * n
+    b.group_ids, b.traj_ids = [0] * n, list(range(n))  # one task, one row per rollout
     return b
 
 
