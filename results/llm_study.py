@@ -49,15 +49,14 @@ def flags(settings: dict) -> list[str]:
 def warm_start(run_root: Path, seed: int) -> Path:
     """Train the seed's warm start once (in ``<run_root>/warm-seed<k>``) and return its folder."""
     from gigpo.training.config import TrainConfig
-    from gigpo.training.trainer import build_policy, seed_everything
+    from gigpo.training.trainer import build_policy
 
     out = run_root / f"warm-seed{seed}"
     folder = out / "warm_start"
     if not (folder / "config.json").exists():
         out.mkdir(parents=True, exist_ok=True)
         cfg = TrainConfig.from_dict({**STUDY, "seed": seed, "output_dir": str(out)})
-        seed_everything(cfg.seed)  # as train() does before build_policy: the same weights as an unshared run
-        build_policy(cfg, out, "cpu")
+        build_policy(cfg, out, "cpu")  # seeds its own draws: the same weights as an unshared run
     return folder
 
 
