@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from gigpo.training.sampling import GumbelSampler, default_keys, request_seeds, sample_rows
 from gigpo.training.scoring import continuation_log_probs
 
 __all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
@@ -76,8 +77,9 @@ class HFBackend:
 
     @torch.no_grad()
     def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
-                 greedy: bool = False) -> list[Generation]:
-        from transformers import GenerationConfig
+                 greedy: bool = False, sample_keys: list[int] | None = None) -> list[Generation]:
+        """``sample_keys``: one random-stream key per prompt (``sampling.py``); None: one stream from the global RNG."""
+        from transformers import GenerationConfig, LogitsProcessorList
 
         tok = self.tokenizer
         encoded = [encode_prompt(tok, p, self.max_prompt_tokens) for p in prompts]
@@ -87,14 +89,16 @@ class HFBackend:
         for i, e in enumerate(encoded):
             ids[i, width - len(e):] = torch.tensor(e)
             attn[i, width - len(e):] = 1
-        # plain sampling from the full distribution (top_k=0, top_p=1): the update's log-probs assume exactly that
-        sampling = {} if greedy else dict(temperature=temperature, top_k=0, top_p=1.0)
-        config = GenerationConfig(do_sample=not greedy, max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id,
-                                  pad_token_id=tok.pad_token_id, **sampling)
+        # Sampling is greedy decoding over Gumbel-perturbed scores (sampling.GumbelSampler): plain sampling from the
+        # full distribution at `temperature` (no top-k/top-p, as the update's log-probs assume), from keyed streams.
+        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id,
+                                  pad_token_id=tok.pad_token_id)
+        processors = LogitsProcessorList() if greedy else LogitsProcessorList(
+            [GumbelSampler(sample_keys if sample_keys is not None else default_keys(len(prompts)), temperature)])
         was_training = self.model.training
         self.model.eval()
         out = self.model.generate(input_ids=ids.to(self.device), attention_mask=attn.to(self.device),
-                                  generation_config=config).cpu()
+                                  generation_config=config, logits_processor=processors).cpu()
         self.model.train(was_training)
         results = []
         for i, e in enumerate(encoded):
@@ -106,7 +110,8 @@ class HFBackend:
 
     @torch.no_grad()
     def choose(self, prompts: list[str], candidates: list[list[str]], *, temperature: float,
-               greedy: bool = False) -> list[Choice]:
+               greedy: bool = False, sample_keys: list[int] | None = None) -> list[Choice]:
+        """``sample_keys``: one random-stream key per prompt (``sampling.py``); None: one stream from the global RNG."""
         tok = self.tokenizer
         encoded = [encode_prompt(tok, p, self.max_prompt_tokens) for p in prompts]
         cand_ids = [[encode_candidate(tok, a) for a in cands] for cands in candidates]
@@ -119,12 +124,12 @@ class HFBackend:
                                             token_budget=self.token_budget)
         self.model.train(was_training)
         scores = logp.sum(-1).cpu().split([len(c) for c in cand_ids])
-        results = []
-        for e, cands, s in zip(encoded, cand_ids, scores):
-            probs = torch.softmax(s.double(), dim=0)
-            index = int(probs.argmax()) if greedy else int(torch.multinomial(probs, 1))
-            results.append(Choice(e, cands, index))
-        return results
+        probs = [torch.softmax(s.double(), dim=0) for s in scores]
+        if greedy:
+            chosen = [int(p.argmax()) for p in probs]
+        else:
+            chosen = sample_rows(probs, sample_keys if sample_keys is not None else default_keys(len(prompts)))
+        return [Choice(e, cands, index) for e, cands, index in zip(encoded, cand_ids, chosen)]
 
 
 class VLLMBackend:
@@ -168,15 +173,18 @@ class VLLMBackend:
         self.policy_version = version
 
     def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
-                 greedy: bool = False) -> list[Generation]:
+                 greedy: bool = False, sample_keys: list[int] | None = None) -> list[Generation]:
+        """``sample_keys``: one random-stream key per prompt, turned into vLLM per-request seeds; None: the engine's."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         if self.lora_rank and self._lora_request is None:
             raise RuntimeError("vllm backend: no adapter synced yet; call sync(model, version) before generating")
         encoded = [encode_prompt(self.tokenizer, p, self.max_prompt_tokens) for p in prompts]
-        params = SamplingParams(temperature=0.0 if greedy else temperature, top_p=1.0, top_k=-1,
-                                max_tokens=max_new_tokens, logprobs=0, stop_token_ids=[self.tokenizer.eos_token_id])
+        seeds = request_seeds(sample_keys) if sample_keys is not None and not greedy else [None] * len(encoded)
+        params = [SamplingParams(temperature=0.0 if greedy else temperature, top_p=1.0, top_k=-1, seed=seed,
+                                 max_tokens=max_new_tokens, logprobs=0, stop_token_ids=[self.tokenizer.eos_token_id])
+                  for seed in seeds]
         outputs = self.llm.generate([TokensPrompt(prompt_token_ids=e) for e in encoded], params,
                                     lora_request=self._lora_request, use_tqdm=False)
         results = []
@@ -187,7 +195,7 @@ class VLLMBackend:
             results.append(Generation(e, ids, self.tokenizer.decode(ids, skip_special_tokens=True), lps))
         return results
 
-    def choose(self, prompts, candidates, *, temperature, greedy=False):
+    def choose(self, prompts, candidates, *, temperature, greedy=False, sample_keys=None):
         raise ValueError("action_mode 'choice' runs on the hf backend; use action_mode='free' with vllm")
 
 

@@ -12,6 +12,7 @@ from typing import Hashable
 
 from envs import GroupRunner
 from gigpo.training.prompts import chat_text, format_prompt, parse_reply
+from gigpo.training.seeds import SamplingStreams
 
 
 @dataclass
@@ -43,8 +44,11 @@ class StepBatch:
 
 def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mode: str, temperature: float,
                      max_new_tokens: int, history_length: int, invalid_penalty: float, greedy: bool = False,
-                     ) -> tuple[StepBatch, dict[str, float]]:
+                     streams: SamplingStreams | None = None) -> tuple[StepBatch, dict[str, float]]:
     """Play ``runner``'s G x N envs to the end with the backend's policy.
+
+    ``streams`` keys the sampling: task group ``g`` draws at turn ``t`` from ``streams.key(g, t)``, so its rollouts
+    do not depend on the other groups in the batch, nor on anything sampled before (None: the global torch RNG).
 
     Returns the step batch and the seconds spent generating (``rollout``) and in the envs plus prompt building
     (``env``). An invalid reply reaches the env as such (it answers e.g. "Nothing happens.") and its step is charged
@@ -55,9 +59,12 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
     histories: list[list[tuple[str, str]]] = [[] for _ in range(runner.num_envs)]
     batch = StepBatch()
     seconds = {"rollout": 0.0, "env": 0.0}
+    turn = 0
     while runner.live:
         t0 = time.perf_counter()
         live = runner.live
+        keys = None if streams is None else [streams.key(runner.group_of(i), turn) for i in live]
+        turn += 1
         infos = [runner.infos[i] for i in live]
         observations = [runner.obs[i] for i in live]
         prompts = [chat_text(tokenizer, format_prompt(info["task"], obs, info["admissible_actions"], histories[i],
@@ -65,14 +72,15 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
                    for i, obs, info in zip(live, observations, infos)]
         t1 = time.perf_counter()
         if mode == "free":
-            outs = backend.generate(prompts, temperature=temperature, max_new_tokens=max_new_tokens, greedy=greedy)
+            outs = backend.generate(prompts, temperature=temperature, max_new_tokens=max_new_tokens, greedy=greedy,
+                                    sample_keys=keys)
             replies = [o.text for o in outs]
             parsed = [parse_reply(r, info["admissible_actions"]) for r, info in zip(replies, infos)]
             actions = [p.action for p in parsed]
             well_formed = [p.reason in ("ok", "not_admissible") for p in parsed]  # both tags present
         else:
             cands = [list(info["admissible_actions"]) for info in infos]
-            outs = backend.choose(prompts, cands, temperature=temperature, greedy=greedy)
+            outs = backend.choose(prompts, cands, temperature=temperature, greedy=greedy, sample_keys=keys)
             actions = [c[o.index] for c, o in zip(cands, outs)]
             replies = actions
             well_formed = [True] * len(live)
