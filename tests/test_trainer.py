@@ -1,37 +1,47 @@
-"""Trainer: config errors, rollouts with a scripted backend, one update's direction, KL against itself, exact resume,
-and 2 iterations of the tiny preset on each built-in environment."""
+"""Trainer: config errors, rollouts with a scripted backend, the warm start, exact resume and overwrite, the non-finite
+guard, evaluation on the updated weights, no vllm import on CPU paths, and 2 iterations of the tiny preset on each
+built-in environment. The PPO update itself is tested in test_update.py."""
+import ast
+import copy
+import importlib.abc
 import json
 import sys
+from pathlib import Path
 
 import envs
 import pytest
 import torch
 
+from safetensors.torch import load_file
+
+import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
+from gigpo.training.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.training.models import load_model_and_tokenizer, wrap_lora
-from gigpo.training.policy_backends import Choice, Generation, encode_candidate
-from gigpo.training.rollout import StepBatch, collect_rollouts
+from gigpo.training.models import load_model_and_tokenizer
+from gigpo.training.policy_backends import Choice, Generation, VLLMBackend, encode_candidate
+from gigpo.training.rollout import collect_rollouts
 from gigpo.training.trainer import read_metrics, train
-from gigpo.training.update import policy_update, unit_log_probs
-from gigpo.training.warm_start import expert_examples, supervised_finetune
+from gigpo.training.warm_start import expert_examples, saved_warm_start, supervised_finetune
 
 
 class Corridor:
-    """Walk right from cell 0 to cell 3; the same cells recur across rollouts, so GiGPO finds step groups."""
+    """Walk right from cell 0 to cell 3; the same cells recur across rollouts, so GiGPO finds step groups.
 
-    GOAL = 3
+    ``cells``: (start, goal), a tuple option like sokoban's ``num_boxes`` range (JSON turns it into a list).
+    """
 
-    def __init__(self, limit: int = 6):
+    def __init__(self, limit: int = 6, cells: tuple[int, int] = (0, 3)):
         self.limit = limit
+        self.start, self.goal = cells
 
     def _info(self):
-        return {"anchor": self.pos, "admissible_actions": ["left", "right"], "won": self.pos == self.GOAL,
-                "expert_action": None if self.pos == self.GOAL else "right", "task": "reach cell 3"}
+        return {"anchor": self.pos, "admissible_actions": ["left", "right"], "won": self.pos == self.goal,
+                "expert_action": None if self.pos == self.goal else "right", "task": f"reach cell {self.goal}"}
 
     def reset(self, *, seed=None):
-        self.pos, self.t = 0, 0
+        self.pos, self.t = self.start, 0
         return f"You are in cell {self.pos}.", self._info()
 
     def step(self, action):
@@ -40,7 +50,7 @@ class Corridor:
             self.pos += 1
         elif action == "left":
             self.pos = max(0, self.pos - 1)
-        done = self.pos == self.GOAL
+        done = self.pos == self.goal
         return (f"You are in cell {self.pos}." if action in ("left", "right") else "Nothing happens.",
                 1.0 if done else 0.0, done, self.t >= self.limit and not done, self._info())
 
@@ -87,12 +97,50 @@ def test_cli_flags_map_to_the_config():
     assert main(["train", "--estimator", "nope"]) == 2
 
 
-def test_cpu_paths_never_import_vllm():
-    assert "vllm" not in sys.modules
-    from gigpo.training.policy_backends import VLLMBackend
-    if "vllm" not in sys.modules:
-        with pytest.raises(ValueError, match="pip install"):
-            VLLMBackend("x", None, lora_rank=None, work_dir=".", seed=0, max_prompt_tokens=8, max_new_tokens=8)
+class RefuseVllm(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path``: records and refuses every import of vllm, installed or not."""
+
+    def __init__(self):
+        self.attempts: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] == "vllm":
+            self.attempts.append(fullname)
+            raise ImportError(f"test: import of {fullname} refused")
+        return None
+
+
+def test_cpu_paths_never_import_vllm(tmp_path, monkeypatch):
+    finder = RefuseVllm()
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    for name in [m for m in sys.modules if m.split(".")[0] == "vllm"]:  # where vllm is installed and was imported
+        monkeypatch.delitem(sys.modules, name)
+    # the hook sees a lazy import: the vllm backend's constructor is refused, and says what to install
+    with pytest.raises(ValueError, match="pip install"):
+        VLLMBackend("x", None, lora_rank=None, work_dir=".", seed=0, max_prompt_tokens=8, max_new_tokens=8)
+    assert finder.attempts == ["vllm"]
+    finder.attempts.clear()
+    # a whole CPU run (free mode, whose GPU twin is the vllm backend), evaluation included, imports none of it
+    train(TrainConfig(**{**TINY, "num_groups": 1, "max_steps": 2, "eval_every": 1}, action_mode="free",
+                      max_new_tokens=8, iterations=1, output_dir=str(tmp_path)))
+    assert finder.attempts == []
+
+
+def test_vllm_is_imported_only_inside_the_vllm_backend():
+    """Statically, so a module-level ``import vllm`` anywhere in gigpo fails here even on a machine that has vllm."""
+    def imports_of_vllm(node, where):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            return [where] if any(n.split(".")[0] == "vllm" for n in names) else []
+        inner = where + [node.name] if isinstance(node, (ast.ClassDef, ast.FunctionDef)) else where
+        return [w for child in ast.iter_child_nodes(node) for w in imports_of_vllm(child, inner)]
+
+    root = Path(gigpo.__file__).parent
+    found = {str(f.relative_to(root)): imports_of_vllm(ast.parse(f.read_text()), [])
+             for f in sorted(root.rglob("*.py"))}
+    found = {f: w for f, w in found.items() if w}
+    assert set(found) == {"training/policy_backends.py"}
+    assert all(w[0] == "VLLMBackend" and len(w) == 2 for w in found["training/policy_backends.py"])
 
 
 # --- rollouts ------------------------------------------------------------------------------------------------------
@@ -146,53 +194,7 @@ def test_choice_rollout_keeps_groups_and_trajectories_in_record_order(tiny):
     assert [len(c) for c in batch.candidate_ids] == [2] * len(batch)
 
 
-# --- the update ----------------------------------------------------------------------------------------------------
-def one_step_batch(tok, mode):
-    prompt = tok.apply_chat_template([{"role": "user", "content": "Reach cell 3. Options: left, right."}],
-                                     tokenize=False, add_generation_prompt=True)
-    ids = tok(prompt, add_special_tokens=False)["input_ids"]
-    batch = StepBatch(group_ids=[0], traj_ids=[0], anchors=[0], rewards=[1.0], valid=[True], prompt_ids=[ids])
-    if mode == "free":
-        batch.response_ids = [tok("<think>go</think><action>right</action>", add_special_tokens=False)["input_ids"]
-                              + [tok.eos_token_id]]
-    else:
-        batch.candidate_ids = [[encode_candidate(tok, "left"), encode_candidate(tok, "right")]]
-        batch.chosen = [1]
-    return batch
-
-
-@pytest.mark.parametrize("mode", ["free", "choice"])
-@pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_one_update_moves_the_log_prob_with_the_advantage(mode, sign):
-    model, tok = load_model_and_tokenizer("tiny")
-    model = wrap_lora(model, rank=4, alpha=8, dropout=0.0, target_modules=["q_proj", "v_proj", "up_proj"])
-    cfg = TrainConfig(action_mode=mode, lr=1e-2, kl_coef=0.01)
-    batch = one_step_batch(tok, mode)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
-    with torch.no_grad():
-        before = unit_log_probs(model, batch, [0], mode=mode, temperature=1.0, pad_id=tok.pad_token_id)[0].sum()
-    stats = policy_update(model, None, batch, torch.tensor([sign]), cfg, opt, pad_id=tok.pad_token_id)
-    with torch.no_grad():
-        after = unit_log_probs(model, batch, [0], mode=mode, temperature=1.0, pad_id=tok.pad_token_id)[0].sum()
-    assert (after - before) * sign > 1e-3
-    # the LoRA adapter starts at zero, so the policy equals its reference: the KL before the step is exactly 0
-    assert stats["kl"] == 0.0 and stats["clip_frac"] == 0.0
-
-
-def test_choice_log_probs_are_renormalized_over_the_candidates(tiny):
-    model, tok = tiny
-    batch = one_step_batch(tok, "choice")
-    with torch.no_grad():
-        logp, mask, ent = unit_log_probs(model, batch, [0], mode="choice", temperature=1.0, pad_id=tok.pad_token_id,
-                                         entropy="detached")
-        seq = [unit_log_probs(model, StepBatch(prompt_ids=batch.prompt_ids, response_ids=[c]), [0], mode="free",
-                              temperature=1.0, pad_id=tok.pad_token_id)[0].sum() for c in batch.candidate_ids[0]]
-    p = torch.softmax(torch.stack(seq), 0)
-    assert float(logp) == pytest.approx(float(p[1].log()), abs=1e-5)
-    assert float(ent) == pytest.approx(float(-(p * p.log()).sum()), abs=1e-5)
-    assert mask.shape == (1, 1)
-
-
+# --- the warm start ---------------------------------------------------------------------------------------------------
 def test_warm_start_teaches_the_expert_action(tiny):
     model, tok = load_model_and_tokenizer("tiny")
     examples = expert_examples(tok, "corridor", {}, [0, 1], max_steps=4, history_length=2, mode="free",
@@ -209,8 +211,10 @@ def comparable(rows):
     return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rows]
 
 
-def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch):
-    cfg = TrainConfig(**TINY, iterations=3, checkpoint_every=1, output_dir=str(tmp_path / "a"))
+def test_resume_equals_an_uninterrupted_run_and_overwrite_starts_over(tmp_path, monkeypatch):
+    # a tuple option: the checkpoint holds it as a JSON list, and resuming must still accept it (issue 17, defect 4)
+    cfg = TrainConfig(**TINY, env_options={"cells": (0, 3)}, iterations=3, checkpoint_every=1,
+                      output_dir=str(tmp_path / "a"))
     full = train(cfg)
     assert [r["iteration"] for r in full] == [0, 1, 2]
 
@@ -237,6 +241,102 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monk
     assert comparable(read_metrics(cfg_b.output_dir)) == comparable(read_metrics(cfg.output_dir))
     a = (tmp_path / "a" / "final" / "adapter_model.safetensors").read_bytes()
     assert a == (tmp_path / "b" / "final" / "adapter_model.safetensors").read_bytes()
+
+    # overwrite=True starts over: the earlier metrics and checkpoints are gone, not appended to or resumed from
+    again = train(cfg_b.replace(iterations=1, eval_every=0), overwrite=True)
+    assert comparable(again) == comparable(read_metrics(cfg_b.output_dir))
+    assert [without_eval(r) for r in comparable(again)] == [without_eval(comparable(full)[0])]
+    assert [p.name for p in list_checkpoints(cfg_b.output_dir)] == ["iter_000001"]
+
+
+def without_eval(row):
+    return {k: v for k, v in row.items() if not k.startswith("eval_")}
+
+
+def test_a_non_finite_update_stops_the_run_naming_the_iteration_and_saves_none_of_it(tmp_path, monkeypatch):
+    real, calls = trainer_module.compute_advantages, []
+
+    def nan_in_the_second_iteration(cfg, batch):
+        calls.append(1)
+        return real(cfg, batch) * (float("nan") if len(calls) == 2 else 1.0)
+
+    monkeypatch.setattr(trainer_module, "compute_advantages", nan_in_the_second_iteration)
+    cfg = TrainConfig(**{**TINY, "num_groups": 1, "max_steps": 3, "eval_every": 0}, iterations=3,
+                      checkpoint_every=1, output_dir=str(tmp_path))
+    with pytest.raises(FloatingPointError, match="iteration 1: non-finite loss"):
+        train(cfg)
+    assert [r["iteration"] for r in read_metrics(tmp_path)] == [0]
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["iter_000001"]  # iteration 0's, and finite
+    weights = load_file(tmp_path / "checkpoints" / "iter_000001" / "trainable.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert not (tmp_path / "final").exists()
+
+
+class CopyingBackend:
+    """Wraps the hf backend but, like vLLM, rolls out with its own copy of the weights, taken at ``sync``."""
+
+    def __init__(self, inner):
+        self.inner, self.syncs, self.live = inner, [], None
+
+    def sync(self, model, version):
+        self.inner.sync(copy.deepcopy(model), version)
+        self.live = model
+        self.syncs.append(version)
+
+    def holds_live_weights(self) -> bool:
+        return all(torch.equal(a, b) for a, b in zip(self.inner.model.parameters(), self.live.parameters()))
+
+    def __getattr__(self, name):  # tokenizer, policy_version, generate, choose
+        return getattr(self.inner, name)
+
+
+def test_evaluation_runs_on_the_updated_weights_when_the_backend_holds_a_copy(tmp_path, monkeypatch):
+    # issue 17 defect 5: with vllm the evaluation after an update ran on the weights synced before it
+    made, evaluated = [], []
+    real_backend, real_evaluate = trainer_module.make_backend, trainer_module.evaluate
+
+    def copying_backend(*args, **kwargs):
+        made.append(CopyingBackend(real_backend(*args, **kwargs)))
+        return made[-1]
+
+    def recording_evaluate(cfg, backend, *args, **kwargs):
+        evaluated.append((backend.policy_version, backend.holds_live_weights()))
+        return real_evaluate(cfg, backend, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "make_backend", copying_backend)
+    monkeypatch.setattr(trainer_module, "evaluate", recording_evaluate)
+    train(TrainConfig(**{**TINY, "num_groups": 1, "max_steps": 3, "eval_every": 1}, iterations=2,
+                      output_dir=str(tmp_path)))
+    assert evaluated == [(1, True), (2, True)]  # the weights after iteration i's update are version i + 1
+    assert made[0].syncs == [0, 1, 2]  # each version pushed once: the evaluated weights also roll out next
+
+
+def test_an_interrupted_warm_start_save_is_redone_and_a_complete_one_reused(tmp_path, monkeypatch, tiny):
+    _, tok = tiny
+    cfg = TrainConfig(**{**TINY, "num_groups": 1, "max_steps": 3, "eval_every": 0}, iterations=1,
+                      warm_start_steps=2, warm_start_episodes=2, warm_start_batch=4, output_dir=str(tmp_path))
+    real_sft, warm_starts = trainer_module.supervised_finetune, []
+
+    def counted_sft(*args, **kwargs):
+        warm_starts.append(1)
+        return real_sft(*args, **kwargs)
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt("simulated interruption while saving the warm start")
+
+    monkeypatch.setattr(trainer_module, "supervised_finetune", counted_sft)
+    with monkeypatch.context() as m:  # the model's files are written, then the save dies before the tokenizer's
+        m.setattr(type(tok), "save_pretrained", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg)
+    assert len(warm_starts) == 1
+    assert not (tmp_path / "warm_start").exists() and saved_warm_start(tmp_path, cfg) is None
+    train(cfg)  # nothing usable was saved: the warm start runs again
+    assert len(warm_starts) == 2 and saved_warm_start(tmp_path, cfg) == tmp_path / "warm_start"
+    assert not any(p.name.startswith(".warm_start") for p in tmp_path.iterdir())  # no temporary folder left
+    assert saved_warm_start(tmp_path, cfg.replace(warm_start_lr=0.5)) is None  # made with other settings
+    rows = train(cfg.replace(iterations=2), resume=True)  # a complete save with these settings is reused
+    assert len(warm_starts) == 2 and [r["iteration"] for r in rows] == [0, 1]
 
 
 def test_metrics_rows_have_every_documented_metric(tmp_path):

@@ -40,7 +40,9 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 
 def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimizer, config: dict,
                     keep: int = 2) -> Path:
-    """Save after ``iterations_done`` iterations; keeps the ``keep`` most recent checkpoints."""
+    """Save after ``iterations_done`` iterations; keeps the ``keep`` most recent checkpoints (this one included)."""
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError(f"keep must be an int >= 1 (the checkpoint just written is always kept), got {keep!r}")
     root = checkpoint_dir(output_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"iter_{iterations_done:06d}"

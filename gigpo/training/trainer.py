@@ -34,7 +34,7 @@ from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rollout import StepBatch, collect_rollouts
 from gigpo.training.update import policy_update
-from gigpo.training.warm_start import expert_examples, supervised_finetune
+from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -82,10 +82,10 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
     The reference policy is the starting model: with LoRA the same object with the adapter disabled (no copy),
     under full fine-tuning a frozen copy (skipped when ``kl_coef`` is 0).
     """
-    warm_dir = out_dir / "warm_start"
     load_dtype = cfg.dtype if cfg.finetune == "lora" else "float32"  # full FT keeps fp32 master weights
-    if cfg.warm_start_steps and (warm_dir / "config.json").exists():
-        base_source = str(warm_dir)  # written by this run before it was interrupted: identical weights
+    warm_dir = saved_warm_start(out_dir, cfg) if cfg.warm_start_steps else None
+    if warm_dir is not None:
+        base_source = str(warm_dir)  # a completed save with these settings (earlier try of this run): same weights
         model, tokenizer = load_model_and_tokenizer(base_source, device=device, dtype=load_dtype)
     else:
         base_source = resolve_model(cfg.model)
@@ -98,10 +98,7 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
             losses = supervised_finetune(model, tokenizer, examples, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
                                          batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm,
                                          token_budget=cfg.scoring_token_budget)
-            model.save_pretrained(warm_dir)
-            tokenizer.save_pretrained(warm_dir)
-            (warm_dir / "losses.json").write_text(json.dumps({"examples": len(examples), "losses": losses}))
-            base_source = str(warm_dir)
+            base_source = str(save_warm_start(out_dir, cfg, model, tokenizer, examples=len(examples), losses=losses))
     reference = None
     if cfg.finetune == "lora":
         model.requires_grad_(False)
@@ -166,12 +163,26 @@ def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bo
     ckpt = latest_checkpoint(out_dir) if resume else None
     if ckpt is not None:
         saved = read_state(ckpt)["config"]
-        now = cfg.to_dict()
+        now = json.loads(cfg.to_json())  # the serialised form the checkpoint holds: a tuple option is a list there
         differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
         if differ:
             raise ValueError("resume: settings differ from the checkpointed run: "
                              + ", ".join(f"{k} (run: {saved.get(k)!r}, now: {now[k]!r})" for k in differ))
     return ckpt
+
+
+def sync_policy(backend, model, version: int, synced: int | None) -> int:
+    """Make the backend hold the weights after ``version`` updates (a no-op when it already does); returns ``version``.
+
+    The weights of version ``i + 1`` are evaluated after iteration ``i``'s update and roll out iteration ``i + 1``,
+    so each version is pushed once. Asserted, because a stale policy rolling out or being evaluated is the classic
+    silent bug of split trainer/inference stacks (vLLM holds its own copy of the weights; hf uses the model itself).
+    """
+    if synced != version:
+        backend.sync(model, version)
+    if backend.policy_version != version:
+        raise RuntimeError(f"rollout backend holds policy version {backend.policy_version}, expected {version}")
+    return version
 
 
 # --- the loop --------------------------------------------------------------------------------------------------------
@@ -201,12 +212,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
 
     bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", disable=not cfg.progress,
                  initial=start, total=cfg.iterations)
+    synced = None  # the policy version the backend holds (None: not synced by this process yet)
     for iteration in bar:
         t_start = time.perf_counter()
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
-        backend.sync(model, iteration)
-        if backend.policy_version != iteration:
-            raise RuntimeError(f"rollout backend holds policy version {backend.policy_version}, expected {iteration}")
+        synced = sync_policy(backend, model, iteration, synced)
         runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
         batch, seconds = collect_rollouts(backend, runner, train_task_seeds(cfg, iteration), mode=cfg.action_mode,
                                           temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
@@ -221,8 +231,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         for group in optimizer.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
-        update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
-                                     pad_id=tokenizer.pad_token_id, autocast=autocast)
+        try:
+            update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
+                                         pad_id=tokenizer.pad_token_id, autocast=autocast)
+        except FloatingPointError as exc:  # raised before the bad optimizer step: the weights in memory are finite
+            raise FloatingPointError(f"iteration {iteration}: {exc}; training stopped, nothing of this iteration "
+                                     "was saved (resume from the last checkpoint after fixing the cause)") from exc
         seconds["update"] = time.perf_counter() - t0
         if update_stats["rollout_logprob_gap"] > 0.5:
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
@@ -232,6 +246,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         # 4. evaluation on held-out tasks
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()
+            synced = sync_policy(backend, model, iteration + 1, synced)  # the updated weights (vllm holds a copy)
             row.update(evaluate(cfg, backend))
             seconds["eval"] = time.perf_counter() - t0
         seconds["iteration"] = time.perf_counter() - t_start

@@ -7,6 +7,7 @@ gradient steps with a token-mean loss over each minibatch.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 
@@ -50,8 +51,10 @@ def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, tempe
     mask = torch.ones_like(logp)
     ent = None
     if entropy != "none":
-        lp = logp_all if entropy == "grad" else logp_all.detach()
-        ent = -torch.where(torch.isfinite(scores), lp.exp() * lp, 0.0).sum(1, keepdim=True)
+        # p log p over the real candidates only: a padded slot's log p is -inf, and behind a torch.where its zero
+        # gradient still meets 0 * -inf = NaN in the product's backward; filled with 0 first, it adds 0 and no NaN
+        lp = (logp_all if entropy == "grad" else logp_all.detach()).masked_fill(~torch.isfinite(scores), 0.0)
+        ent = -(lp.exp() * lp).sum(1, keepdim=True)
     return logp, mask, ent
 
 
@@ -109,6 +112,7 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
             if cfg.action_mode == "choice":  # repeated decisions into one micro-batch: scored once (unit_log_probs)
                 mb_rows = sorted(mb_rows, key=lambda r: batch.prompt_ids[r])
             mb_kl = 0.0
+            bad_loss = ""
             optimizer.zero_grad(set_to_none=True)
             for rows in _chunks(mb_rows, cfg.micro_batch_size):
                 with autocast():
@@ -123,6 +127,9 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
                     clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
                     kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
                 units = float(mask.sum())
+                if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
+                    bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
+                                f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
                 (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
                 for k in ("pg_loss", "clip_frac", "kl", "entropy"):
                     sums[k] += float(getattr(terms, k)) * units
@@ -132,7 +139,11 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
             if cfg.target_kl is not None and mb_kl > cfg.target_kl:  # PPO's early stop: this step is not taken
                 early_stopped = True
                 break
-            sums["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+            if bad_loss or not math.isfinite(grad_norm):  # before the step: NaN weights are never made, nor saved
+                raise FloatingPointError(f"{bad_loss or 'non-finite gradient'} (gradient norm {grad_norm}); "
+                                         "the optimizer step was not taken")
+            sums["grad_norm"] += grad_norm
             optimizer.step()
             minibatches += 1
         if early_stopped:

@@ -4,8 +4,14 @@ The paper starts from instruct models that already follow the reply format and h
 has neither; a few hundred supervised steps on ``info["expert_action"]`` trajectories (built with the very prompts
 the rollouts use) give it both, so RL then has non-zero success to work from. ``warm_start_steps`` sets how much.
 The warm start trains all weights, before LoRA is added, so the warm-started model is also the KL reference.
+It is saved to ``<output_dir>/warm_start`` atomically, and a later run reuses it only when that save completed.
 """
 from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
 
 import envs
 import torch
@@ -70,3 +76,43 @@ def supervised_finetune(model, tokenizer, examples, *, steps: int, lr: float, ba
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+# --- the saved warm start: written atomically, reused only when complete and made with the same settings ------------
+WARM_START_DIR = "warm_start"
+DONE_FILE = "warm_start.json"  # written last, inside the temporary folder: its presence means the save completed
+
+
+def warm_start_settings(cfg) -> dict:
+    """The ``TrainConfig`` fields the warm-started weights depend on, in their JSON form (tuples become lists)."""
+    keys = ("model", "finetune", "dtype", "env", "env_options", "seed", "task_pool", "eval_seed_offset", "max_steps",
+            "history_length", "action_mode", "max_prompt_tokens", "warm_start_steps", "warm_start_episodes",
+            "warm_start_lr", "warm_start_batch", "max_grad_norm")
+    return json.loads(json.dumps({k: getattr(cfg, k) for k in keys}))
+
+
+def saved_warm_start(out_dir: Path, cfg) -> Path | None:
+    """``<out_dir>/warm_start`` if a complete save made with ``cfg``'s warm-start settings is there, else None."""
+    folder = Path(out_dir) / WARM_START_DIR
+    done = folder / DONE_FILE
+    if not done.exists():
+        return None
+    return folder if json.loads(done.read_text()).get("settings") == warm_start_settings(cfg) else None
+
+
+def save_warm_start(out_dir: Path, cfg, model, tokenizer, *, examples: int, losses: list[float]) -> Path:
+    """Save the warm-started model and tokenizer to ``<out_dir>/warm_start`` through a temporary folder and a rename.
+
+    An interrupted save leaves only the temporary folder (removed by the next save), never a ``warm_start/`` that
+    :func:`saved_warm_start` would take for a finished one; a stale or foreign ``warm_start/`` is replaced.
+    """
+    folder = Path(out_dir) / WARM_START_DIR
+    tmp = folder.with_name(f".{WARM_START_DIR}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    record = {"settings": warm_start_settings(cfg), "examples": examples, "losses": losses}
+    (tmp / DONE_FILE).write_text(json.dumps(record))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder

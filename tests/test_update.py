@@ -1,0 +1,246 @@
+"""The PPO update (gigpo/training/update.py) against a plain restatement: one unpadded forward pass per sequence, and
+PPO-clip, k3 and token-mean written out here, independently of continuation_log_probs and policy_loss.
+
+Covered: choice-mode log-probs and entropy with uneven candidate counts (and a finite entropy gradient, issue 17
+defect 1), the direction of one update, several epochs and minibatches (old log-probs are the rollout policy's; each
+optimizer step is the token-mean gradient of its minibatch), micro-batching that changes nothing, the entropy bonus,
+and the non-finite guard.
+"""
+import copy
+
+import pytest
+import torch
+
+import gigpo.training.update as update_module
+from gigpo.training.config import TrainConfig
+from gigpo.training.models import load_model_and_tokenizer, wrap_lora
+from gigpo.training.policy_backends import encode_candidate
+from gigpo.training.rollout import StepBatch
+from gigpo.training.update import policy_update, unit_log_probs
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_model_and_tokenizer("tiny")
+
+
+def fresh_tiny(lora: bool):
+    model, tok = load_model_and_tokenizer("tiny")
+    if lora:
+        model = wrap_lora(model, rank=4, alpha=8, dropout=0.0, target_modules=["q_proj", "v_proj", "up_proj"])
+    return model, tok
+
+
+def chat_ids(tok, text: str) -> list[int]:
+    prompt = tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
+    return tok(prompt, add_special_tokens=False)["input_ids"]
+
+
+# --- the independent restatement ---------------------------------------------------------------------------------------
+def plain_token_logp(model, prompt: list[int], cont: list[int], temperature: float = 1.0) -> torch.Tensor:
+    """log pi(c_t | prompt, c_<t) from one unpadded forward pass over prompt + continuation (no cache, no batch)."""
+    logits = model(input_ids=torch.tensor([prompt + cont])).logits[0, len(prompt) - 1:-1].float() / temperature
+    return torch.log_softmax(logits, -1).gather(-1, torch.tensor(cont)[:, None])[:, 0]
+
+
+def plain_choice(model, prompt, candidates, temperature=1.0) -> torch.Tensor:
+    """log pi(candidate | prompt) renormalized over the candidates: log_softmax of the summed token log-probs."""
+    return torch.log_softmax(torch.stack([plain_token_logp(model, prompt, c, temperature).sum() for c in candidates]),
+                             0)
+
+
+def choice_batch(tok) -> StepBatch:
+    """Two steps with 2 and 3 admissible actions: a padded candidate slot in the first row (as on shop)."""
+    cands = [["left", "right"], ["left", "right", "wait here"]]
+    return StepBatch(group_ids=[0, 0], traj_ids=[0, 1], anchors=[0, 1], rewards=[0.0, 0.0], valid=[True, True],
+                     prompt_ids=[chat_ids(tok, "Reach cell 3. Options: left, right."),
+                                 chat_ids(tok, "You are in cell 1, a bench is here. Options: left, right, wait here.")],
+                     candidate_ids=[[encode_candidate(tok, a) for a in c] for c in cands], chosen=[1, 2])
+
+
+def free_batch(tok) -> StepBatch:
+    """Three steps whose replies have 3, 5 and 9 tokens, so token-mean and row-mean weightings differ."""
+    prompts = ["Reach cell 3.", "You are in cell 1.", "You are in cell 2. Nothing happens."]
+    replies = ["<action>right", "<think>go</think><action>", "<think>go right</think><action>right</action>"]
+    responses = [tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for r in replies]
+    assert len({len(r) for r in responses}) == 3  # distinct lengths: the recorder below tells rows apart by them
+    return StepBatch(group_ids=[0, 0, 0], traj_ids=[0, 1, 2], anchors=[0, 1, 2], rewards=[1.0, 0.0, 0.0],
+                     valid=[True] * 3, prompt_ids=[chat_ids(tok, p) for p in prompts], response_ids=responses)
+
+
+# --- scoring -----------------------------------------------------------------------------------------------------------
+def test_choice_log_probs_and_entropy_equal_a_plain_forward_with_uneven_candidates(tiny):
+    model, tok = tiny
+    batch = choice_batch(tok)
+    with torch.no_grad():
+        logp, mask, ent = unit_log_probs(model, batch, [0, 1], mode="choice", temperature=0.7,
+                                         pad_id=tok.pad_token_id, entropy="detached")
+        for row in range(2):
+            expected = plain_choice(model, batch.prompt_ids[row], batch.candidate_ids[row], 0.7)
+            assert float(logp[row, 0]) == pytest.approx(float(expected[batch.chosen[row]]), abs=1e-5)
+            assert float(ent[row, 0]) == pytest.approx(float(-(expected.exp() * expected).sum()), abs=1e-5)
+    assert mask.tolist() == [[1.0], [1.0]]
+
+
+def test_entropy_gradient_is_finite_and_exact_with_uneven_candidates(tiny):
+    # issue 17 defect 1: the padded slot's log p is -inf; torch.where let 0 * -inf = NaN into every gradient
+    model, tok = tiny
+    batch = choice_batch(tok)
+    params = [p for p in model.parameters() if p.requires_grad]
+    _, _, ent = unit_log_probs(model, batch, [0, 1], mode="choice", temperature=1.0, pad_id=tok.pad_token_id,
+                               entropy="grad")
+    got = torch.autograd.grad(ent.sum(), params)
+    expected_ent = sum(-(lp.exp() * lp).sum() for lp in (plain_choice(model, batch.prompt_ids[r],
+                                                                      batch.candidate_ids[r]) for r in range(2)))
+    expected = torch.autograd.grad(expected_ent, params)
+    assert all(torch.isfinite(g).all() for g in got)
+    assert all(torch.allclose(g, e, rtol=1e-3, atol=1e-6) for g, e in zip(got, expected))
+
+
+# --- one update --------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["free", "choice"])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_one_update_moves_the_log_prob_with_the_advantage(mode, sign):
+    model, tok = fresh_tiny(lora=True)
+    cfg = TrainConfig(action_mode=mode, lr=1e-2, kl_coef=0.01)
+    full = free_batch(tok) if mode == "free" else choice_batch(tok)
+    batch = StepBatch(group_ids=[0], traj_ids=[0], anchors=[0], rewards=[1.0], valid=[True],
+                      prompt_ids=full.prompt_ids[:1], response_ids=full.response_ids[:1],
+                      candidate_ids=full.candidate_ids[:1], chosen=full.chosen[:1])
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+
+    def chosen_logp():
+        with torch.no_grad():
+            if mode == "free":
+                return float(plain_token_logp(model, batch.prompt_ids[0], batch.response_ids[0]).sum())
+            return float(plain_choice(model, batch.prompt_ids[0], batch.candidate_ids[0])[batch.chosen[0]])
+
+    before = chosen_logp()
+    stats = policy_update(model, None, batch, torch.tensor([sign]), cfg, opt, pad_id=tok.pad_token_id)
+    assert (chosen_logp() - before) * sign > 1e-3
+    # the LoRA adapter starts at zero, so the policy equals its reference (the adapter disabled): KL exactly 0
+    assert stats["kl"] == 0.0
+
+
+# --- epochs, minibatches, micro-batches ----------------------------------------------------------------------------------
+class RecordingSGD(torch.optim.SGD):
+    """SGD that, before each step, restates the step's expected gradient and metrics at the current weights.
+
+    ``seen`` holds the response lengths of the rows the update scored since the last step (recorded by a wrapper of
+    ``policy_loss``); lengths are distinct, so they name the rows.
+    """
+
+    def __init__(self, model, batch, advantages, old, clip, temperature, **kw):
+        self.model, self.batch, self.adv, self.old, self.clip, self.temperature = (model, batch, advantages, old,
+                                                                                   clip, temperature)
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
+        self.seen: list[int] = []
+        self.steps: list[dict] = []
+        super().__init__(self.trainable, **kw)
+
+    def step(self, closure=None):
+        length_to_row = {len(r): i for i, r in enumerate(self.batch.response_ids)}
+        rows = [length_to_row[n] for n in self.seen]
+        self.seen = []
+        grads = [p.grad.clone() for p in self.trainable]
+        per_token, clipped, k3_old = [], [], []
+        for r in rows:
+            lp = plain_token_logp(self.model, self.batch.prompt_ids[r], self.batch.response_ids[r], self.temperature)
+            ratio = torch.exp(lp - self.old[r])
+            a = self.adv[r]
+            per_token.append(-torch.minimum(ratio * a, ratio.clamp(1 - self.clip, 1 + self.clip) * a))
+            clipped.append(((a > 0) & (ratio > 1 + self.clip)) | ((a < 0) & (ratio < 1 - self.clip)))
+            k3_old.append(ratio - 1 - torch.log(ratio))  # KL(pi_old || pi_theta) on samples of pi_old
+        loss = torch.cat(per_token).sum() / sum(len(t) for t in per_token)  # token-mean over the minibatch
+        expected = torch.autograd.grad(loss, self.trainable)
+        self.steps.append(dict(rows=rows, grads=grads, expected=expected, units=sum(len(t) for t in per_token),
+                               clipped=float(torch.cat(clipped).sum()), k3=float(torch.cat(k3_old).detach().sum())))
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("micro_batch_size", [1, 8])
+def test_epochs_and_minibatches_step_on_the_token_mean_gradient_against_the_rollout_policy(micro_batch_size,
+                                                                                          monkeypatch):
+    model, tok = fresh_tiny(lora=False)
+    batch = free_batch(tok)
+    advantages = torch.tensor([1.5, -1.0, 0.5])
+    cfg = TrainConfig(action_mode="free", ppo_epochs=2, minibatch_size=2, micro_batch_size=micro_batch_size,
+                      kl_coef=0.0, temperature=0.8, max_grad_norm=1e9)
+    with torch.no_grad():  # the rollout ("old") policy: the weights before the update
+        old = [plain_token_logp(model, p, r, 0.8) for p, r in zip(batch.prompt_ids, batch.response_ids)]
+    opt = RecordingSGD(model, batch, advantages, old, cfg.clip_ratio, 0.8, lr=1e-3)
+    real_loss = update_module.policy_loss
+
+    def recording_loss(logp, old_logp, adv, mask, **kw):
+        opt.seen += [int(n) for n in mask.sum(1)]
+        return real_loss(logp, old_logp, adv, mask, **kw)
+
+    monkeypatch.setattr(update_module, "policy_loss", recording_loss)
+    stats = policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id)
+
+    # 2 epochs x minibatches of 2 + 1 rows, every row once per epoch
+    assert [len(s["rows"]) for s in opt.steps] == [2, 1, 2, 1]
+    assert sorted(opt.steps[0]["rows"] + opt.steps[1]["rows"]) == [0, 1, 2]
+    for s in opt.steps:  # each step: the token-mean PPO-clip gradient of its own rows, ratios against the old policy
+        assert all(torch.allclose(g, e, rtol=1e-3, atol=1e-7) for g, e in zip(s["grads"], s["expected"]))
+    units = sum(s["units"] for s in opt.steps)
+    assert stats["clip_frac"] == pytest.approx(sum(s["clipped"] for s in opt.steps) / units, abs=1e-6)
+    assert stats["approx_kl"] == pytest.approx(sum(s["k3"] for s in opt.steps) / units, rel=1e-3, abs=1e-7)
+    assert stats["clip_frac"] > 0 and stats["approx_kl"] > 0  # the later steps did see a moved policy
+
+
+def test_micro_batch_size_leaves_weights_and_metrics_unchanged():
+    base, tok = fresh_tiny(lora=True)
+    batch = free_batch(tok)
+    results = []
+    for micro in (1, 2, 3):
+        model = copy.deepcopy(base)
+        cfg = TrainConfig(action_mode="free", ppo_epochs=2, minibatch_size=3, micro_batch_size=micro, kl_coef=0.05,
+                          entropy_coef=0.01, lr=1e-2)
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
+        torch.manual_seed(0)
+        stats = policy_update(model, None, batch, torch.tensor([1.0, -0.5, 0.25]), cfg, opt, pad_id=tok.pad_token_id)
+        results.append(([p.detach().clone() for p in model.parameters() if p.requires_grad], stats))
+    (w1, s1), *others = results
+    assert any(not torch.equal(a, b) for a, b in zip(w1, [p for p in base.parameters() if p.requires_grad]))
+    for w, s in others:
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(w1, w))
+        assert s1.keys() == s.keys() and all(s[k] == pytest.approx(s1[k], rel=1e-4, abs=1e-7) for k in s1)
+
+
+# --- the entropy bonus ---------------------------------------------------------------------------------------------------
+def test_entropy_bonus_raises_the_entropy_of_uneven_choices():
+    model, tok = fresh_tiny(lora=False)
+    batch = choice_batch(tok)
+
+    def entropies():
+        with torch.no_grad():
+            lps = [plain_choice(model, batch.prompt_ids[r], batch.candidate_ids[r]) for r in range(2)]
+        return [float(-(lp.exp() * lp).sum()) for lp in lps]
+
+    before = entropies()
+    cfg = TrainConfig(action_mode="choice", kl_coef=0.0, entropy_coef=1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    stats = policy_update(model, None, batch, torch.zeros(2), cfg, opt, pad_id=tok.pad_token_id)
+    after = entropies()
+    # zero advantages: the bonus is the only force, and it must push both choice distributions toward uniform
+    assert after[0] > before[0] and after[1] > before[1]
+    assert stats["entropy"] == pytest.approx(sum(before) / 2, abs=1e-5)  # measured at the update's start
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+# --- the non-finite guard ------------------------------------------------------------------------------------------------
+def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_step():
+    model, tok = fresh_tiny(lora=True)
+    batch = choice_batch(tok)
+    cfg = TrainConfig(action_mode="choice", kl_coef=0.0)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    start = [p.detach().clone() for p in trainable]
+    opt = torch.optim.AdamW(trainable, lr=1e-2)
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        policy_update(model, None, batch, torch.tensor([1.0, float("nan")]), cfg, opt, pad_id=tok.pad_token_id)
+    hook = trainable[0].register_hook(lambda g: g * float("nan"))  # a finite loss whose gradient is not
+    with pytest.raises(FloatingPointError, match="non-finite gradient"):
+        policy_update(model, None, batch, torch.tensor([1.0, -1.0]), cfg, opt, pad_id=tok.pad_token_id)
+    hook.remove()
+    assert all(torch.equal(p, s) for p, s in zip(trainable, start))  # no step was taken
