@@ -21,6 +21,15 @@ from gigpo.estimators.grouping import factorize, first_appearance_labels
 def exact_step_groups(group_idx: torch.Tensor, anchors: torch.Tensor | Sequence[Hashable]) -> tuple[torch.Tensor, int]:
     """Label each row by its (task group, anchor) pair; labels follow first appearance. Returns ``(labels, k)``."""
     anchor_idx, num_anchors = factorize(anchors, "anchors")
+    # Text anchors usually name task-specific states, so each anchor occurs in one task group only; then the
+    # (group, anchor) pairs are the anchors themselves, already numbered by first appearance, and the sort below
+    # is not needed (same labels, about a sixth of GiGPO's time on a verl-like all-string batch).
+    lo = torch.full((num_anchors,), group_idx.numel(), dtype=torch.int64)
+    hi = torch.full((num_anchors,), -1, dtype=torch.int64)
+    if torch.equal(lo.scatter_reduce_(0, anchor_idx, group_idx, "amin"),
+                   hi.scatter_reduce_(0, anchor_idx, group_idx, "amax")):
+        # factorize numbers integer keys by value, hashables by first appearance: relabel (a no-op for the latter)
+        return first_appearance_labels(anchor_idx, num_anchors), num_anchors
     key = group_idx * max(num_anchors, 1) + anchor_idx
     uniques, codes = torch.unique(key, return_inverse=True)
     return first_appearance_labels(codes, uniques.numel()), int(uniques.numel())

@@ -79,17 +79,54 @@ def prepare_batch(group_ids: Keys, traj_ids: Keys, rewards) -> FlatBatch:
     n = r.numel()
     if n == 0:
         raise ValueError("empty batch: rewards has no rows")
-    group_idx, num_groups = factorize(group_ids, "group_ids")
     traj_idx, num_traj = factorize(traj_ids, "traj_ids")
-    for name, t in (("group_ids", group_idx), ("traj_ids", traj_idx)):
-        if t.numel() != n:
-            raise ValueError(f"{name} has {t.numel()} rows but rewards has {n}; one row per step is required")
+    if traj_idx.numel() != n:
+        raise ValueError(f"traj_ids has {traj_idx.numel()} rows but rewards has {n}; one row per step is required")
+    fast = _group_codes_from_first_rows(group_ids, traj_idx, num_traj, n)
+    if fast is not None:
+        return FlatBatch(fast[0][traj_idx], fast[1], traj_idx, num_traj, fast[0], r)
+    group_idx, num_groups = factorize(group_ids, "group_ids")
+    if group_idx.numel() != n:
+        raise ValueError(f"group_ids has {group_idx.numel()} rows but rewards has {n}; one row per step is required")
     # a trajectory is one rollout of one task: all its rows must carry the same group id
     lo = torch.full((num_traj,), num_groups, dtype=torch.int64).scatter_reduce_(0, traj_idx, group_idx, "amin")
     hi = torch.full((num_traj,), -1, dtype=torch.int64).scatter_reduce_(0, traj_idx, group_idx, "amax")
     if (lo != hi).any():
         raise ValueError("traj_ids: a trajectory spans several group_ids; each rollout belongs to one task group")
     return FlatBatch(group_idx, num_groups, traj_idx, num_traj, lo, r)
+
+
+def _group_codes_from_first_rows(group_ids, traj_idx: torch.Tensor, num_traj: int, n: int):
+    """Group codes per trajectory without hashing every row's group id, for ids given as Python hashables.
+
+    verl-style batches carry uuid strings in both id columns; hashing one of them per row is the slow part. Traj
+    codes follow first appearance, so the trajectories' first rows are in row order, and factorizing the group id of
+    each trajectory's first row numbers the groups by first appearance over all rows: the same codes as factorizing
+    the whole column. One vectorized ``==`` then checks that every row carries its trajectory's group id. Returns
+    ``None`` (use the general path, which also names any error) for tensors, integer arrays, or any mismatch.
+    """
+    if isinstance(group_ids, torch.Tensor) or isinstance(group_ids, (str, bytes)):
+        return None
+    if isinstance(group_ids, np.ndarray) and (group_ids.dtype != object or group_ids.ndim != 1):
+        return None
+    if isinstance(group_ids, np.ndarray):
+        column = group_ids
+    elif isinstance(group_ids, (list, tuple)) and len(group_ids) == n:
+        column = np.fromiter(group_ids, dtype=object, count=n)  # 1-D even when the ids are tuples
+    else:
+        return None
+    if column.shape != (n,):
+        return None
+    first_row = torch.full((num_traj,), n, dtype=torch.int64).scatter_reduce_(0, traj_idx, torch.arange(n), "amin")
+    firsts = column[first_row.numpy()]
+    try:
+        same = column == firsts[traj_idx.numpy()]
+        if not (isinstance(same, np.ndarray) and same.dtype == bool and same.all()):
+            return None
+        traj_group, num_groups = factorize(firsts, "group_ids")
+    except (TypeError, ValueError):
+        return None
+    return traj_group, num_groups
 
 
 def check_anchor_rows(anchors: torch.Tensor | np.ndarray | Sequence[Hashable], num_rows: int,

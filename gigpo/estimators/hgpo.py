@@ -33,7 +33,8 @@ import torch
 
 from gigpo.estimators.batch import (EPISODE_STATS, NORMS, check_anchor_rows, check_choice, check_eps, check_finite,
                                     check_gamma, prepare_batch)
-from gigpo.estimators.grouping import Keys, factorize, first_appearance_labels, group_normalize
+from gigpo.estimators.anchor_groups import exact_step_groups
+from gigpo.estimators.grouping import Keys, factorize, group_normalize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.returns import discounted_returns
 from gigpo.estimators.trajectory_layout import earlier_row, trajectory_layout
@@ -48,7 +49,7 @@ class HGPODetails:
     step_adv: torch.Tensor  # the weighted mean of the history items alone (= advantage without base_group)
     step_returns: torch.Tensor  # discounted return-to-go R_t
     level_adv: torch.Tensor  # (rows, K) A_k in the row's level-k group; 0 where it has none
-    level_group: torch.Tensor  # (rows, K) dense group label at level k (first appearance); -1 if t < k - 1
+    level_group: torch.Tensor  # (rows, K) dense group label at level k (k = 1: GiGPO's step_group); -1 if t < k - 1
     level_size: torch.Tensor  # (rows, K) size of that group; 0 if none
     group_index: torch.Tensor
     traj_index: torch.Tensor
@@ -65,22 +66,21 @@ def history_groups(group_idx: torch.Tensor, traj_idx: torch.Tensor, num_traj: in
                    num_anchors: int, levels: int) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
     """For k = 1..levels: ``(rows, labels, num_labels)``, the rows with at least k steps so far and their group.
 
-    Level 1 keys by (task group, anchor); level k by (level k-1 code, anchor k-1 steps earlier). Labels are dense and
-    follow first appearance within the level's rows.
+    Level 1 is GiGPO's step groups, (task group, anchor), labelled by first appearance; level k keys by (level k-1
+    label, anchor k-1 steps earlier), labelled densely in key order (numbering them by first appearance too would
+    cost a sort per level and change no advantage).
     """
     layout = trajectory_layout(traj_idx, num_traj)
     width = max(num_anchors, 1)
-    out = []
-    code = group_idx * width + anchor_idx  # level 1 key, one per row
+    code, num = exact_step_groups(group_idx, anchor_idx)
     rows = torch.arange(group_idx.numel())
-    for k in range(1, levels + 1):
-        if k > 1:
-            back = earlier_row(layout, k - 1)[rows]
-            keep = back >= 0  # rows with fewer than k steps drop out of this level and all deeper ones
-            rows, code, back = rows[keep], code[keep], back[keep]
-            code = code * width + anchor_idx[back]
-        uniques, code = torch.unique(code, return_inverse=True)
-        out.append((rows, first_appearance_labels(code, uniques.numel()), int(uniques.numel())))
+    out = [(rows, code, num)]
+    for k in range(2, levels + 1):
+        back = earlier_row(layout, k - 1)[rows]
+        keep = back >= 0  # rows with fewer than k steps drop out of this level and all deeper ones
+        rows, code, back = rows[keep], code[keep], back[keep]
+        uniques, code = torch.unique(code * width + anchor_idx[back], return_inverse=True)
+        out.append((rows, code, int(uniques.numel())))
     return out
 
 
