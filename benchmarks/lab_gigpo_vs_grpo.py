@@ -36,6 +36,8 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
     p.add_argument("--iterations", type=int, default=None, help="override every setting's iterations")
     p.add_argument("--lr", default="auto", help="a number or 'auto' (tuned per estimator on tune_seed)")
+    p.add_argument("--lr-grid", nargs="+", type=float, default=None, help="values tried by --lr auto "
+                   "(default: LabConfig's grid)")
     p.add_argument("--output-root", default="runs/lab-bench")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -46,7 +48,8 @@ def main(argv=None) -> None:
             over["iterations"] = args.iterations
         cfg = LabConfig(**over, estimators=args.estimators, seeds=args.seeds, task_pool=16, num_groups=8,
                         group_size=8, lr=args.lr if args.lr == "auto" else float(args.lr),
-                        output_dir=f"{args.output_root}/{name}")
+                        output_dir=f"{args.output_root}/{name}",
+                        **({"lr_grid": args.lr_grid} if args.lr_grid else {}))
         s = run_lab(cfg).summary
         print(f"\n== {name}: prior {json.dumps(s['prior'])}, lr {s['lr']}, {s['elapsed_s']} s")
         for row in comparison_table(s):
