@@ -12,6 +12,7 @@ Definitions (every run plays the whole task pool at every iteration, so success 
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -93,10 +94,11 @@ def report(root: Path, estimators) -> None:
     (RESULTS / "llm_summary.md").write_text(text)
     print(text)
     curves = {est: [recs[:length] for recs in seeds.values()] for est, seeds in runs.items()}
+    config = json.loads(next(root.glob("*-seed*/config.json")).read_text())
     figures = {
         "llm_success": plots.curves_with_spread(curves, "success_rate", y_title="success (whole pool, T=1)",
-                                                title=f"household 6/4, tiny-mini: success on the 16-task pool "
-                                                      f"(mean, ±1 std over seeds)"),
+                                                title=f"household 6/4, tiny-mini: success on the whole "
+                                                      f"{config['task_pool']}-task pool (mean and spread over seeds)"),
         "llm_adv_step_abs": plots.curves_with_spread(curves, "adv_step_abs", y_title="mean |A_S|",
                                                      title="step-level advantage magnitude"),
         "llm_episode_length": plots.curves_with_spread(curves, "mean_length", y_title="mean episode length",

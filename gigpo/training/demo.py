@@ -26,7 +26,7 @@ DEMO_RECIPE = dict(
     env="household", env_options={"num_receptacles": 6, "num_objects": 4}, max_steps=10, task_pool=8,
     model="tiny-mini", finetune="full", action_mode="choice", num_groups=8, group_size=4, history_length=0,
     lr=3e-4, minibatch_size=64, micro_batch_size=64, target_kl=0.05, warmup_iterations=2, kl_coef=0.0,
-    warm_start_steps=120, warm_start_episodes=64, warm_start_lr=1e-3, iterations=16, eval_every=0,
+    warm_start_steps=90, warm_start_episodes=64, warm_start_lr=1e-3, iterations=16, eval_every=0,
     checkpoint_every=0,
 )
 
