@@ -179,6 +179,31 @@ figures["step_group_credit"] = plots.step_group_credit(batch, details, grpo)
 figures["step_group_credit"].show()
 
 # %% [markdown]
+# ### Every registered estimator side by side
+#
+# The same batch through every estimator in the registry (`gigpo.estimator_names()`), each with its defaults plus
+# this notebook's `gamma`, `step_weight` and `norm` where it takes them (as `TrainConfig` passes them):
+# **HGPO** (He et al. 2026) compares a step only with steps that share its last $k$ anchors, $k = 1..3$, and
+# averages those group advantages with weights $(k+1)^\alpha$: steps reached along the same recent path decide.
+# **GraphGPO** pools the rollouts into one state graph and scores a step by $c\,\gamma^{d}$ with $d$ the
+# shortest distance from where it led to success, normalised among the steps from the same state: a step credits
+# the best path *any* rollout found, not only its own continuation. HGPO has no episode term by default
+# (`base_group=False`); GraphGPO adds $A^E$ with weight 1. Definitions and every option: `docs/advantages.md`.
+
+# %%
+from gigpo.estimators import applicable_options, compute_advantages, estimator_names
+from gigpo.notebook.scripted_rollouts import record_anchors
+
+columns = ([r.group_id for r in batch], [r.traj_id for r in batch], [r.reward for r in batch],
+           record_anchors(batch, "state"))
+shared = {"gamma": gamma, "step_weight": step_weight, "norm": norm}
+side_by_side = {name: compute_advantages(name, *columns, **applicable_options(name, shared))
+                for name in estimator_names()}
+figures["estimators_side_by_side"] = plots.estimator_heatmaps(details, side_by_side, params=shown)
+figures["estimators_side_by_side"].show()
+torch.testing.assert_close(side_by_side["gigpo"], details.advantage)  # the same batch as the heatmaps above
+
+# %% [markdown]
 # ## 3. Try it
 #
 # **gamma** shortens or lengthens how far ahead a step's return looks; **step_weight** scales $A^S$ (0 gives back

@@ -87,6 +87,20 @@ def gigpo_vs_grpo_heatmaps(details: AdvantageDetails, grpo_adv: Any, *, params: 
     return _heatmap_figure(details, panels, title or "GiGPO vs GRPO on the same batch", params, 0.04)
 
 
+def estimator_heatmaps(details: AdvantageDetails, advantages: Mapping[str, Any], *,
+                       params: Mapping[str, Any] | None = None, title: str | None = None) -> go.Figure:
+    """Each estimator's advantage per trajectory and step, side by side on one colour scale.
+
+    ``advantages`` maps an estimator name to its per-row advantages on the batch ``details`` was computed on
+    (``details`` gives the trajectories and their returns for the row labels).
+    """
+    if not advantages:
+        raise ValueError("advantages is empty: pass {estimator name: per-row advantages}")
+    traj = details.traj_index
+    panels = [(name, advantage_grid(adv, traj)) for name, adv in advantages.items()]
+    return _heatmap_figure(details, panels, title or "Estimators side by side on the same batch", params, 0.02)
+
+
 def _heatmap_figure(details: AdvantageDetails, panels: Sequence[tuple[str, np.ndarray]], title: str,
                     params: Mapping[str, Any] | None, spacing: float) -> go.Figure:
     """Heatmap panels side by side on one symmetric colour scale, the parameters in the title."""
