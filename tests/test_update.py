@@ -116,10 +116,28 @@ def test_one_update_moves_the_log_prob_with_the_advantage(mode, sign):
             return float(plain_choice(model, batch.prompt_ids[0], batch.candidate_ids[0])[batch.chosen[0]])
 
     before = chosen_logp()
-    stats = policy_update(model, None, batch, torch.tensor([sign]), cfg, opt, pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, torch.tensor([sign]), cfg, opt, pad_id=tok.pad_token_id)
     assert (chosen_logp() - before) * sign > 1e-3
-    # the LoRA adapter starts at zero, so the policy equals its reference (the adapter disabled): KL exactly 0
-    assert stats["kl"] == 0.0
+
+
+def test_kl_is_measured_against_the_base_model_with_the_adapter_disabled():
+    model, tok = fresh_tiny(lora=True)
+    with torch.no_grad():  # a trained-looking adapter, so the policy differs from its reference
+        torch.manual_seed(1)
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0.0, 0.05)
+    batch = free_batch(tok)
+    with torch.no_grad():
+        logp = [plain_token_logp(model, p, r) for p, r in zip(batch.prompt_ids, batch.response_ids)]
+        with model.disable_adapter():
+            ref = [plain_token_logp(model, p, r) for p, r in zip(batch.prompt_ids, batch.response_ids)]
+    d = torch.cat(ref) - torch.cat(logp)
+    expected = float((d.exp() - d - 1).mean())  # k3 on samples of the policy, token-mean over the batch
+    cfg = TrainConfig(action_mode="free", kl_coef=1.0)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
+    stats = policy_update(model, None, batch, torch.zeros(3), cfg, opt, pad_id=tok.pad_token_id)
+    assert expected > 1e-4 and stats["kl"] == pytest.approx(expected, rel=1e-3)
 
 
 # --- epochs, minibatches, micro-batches ----------------------------------------------------------------------------------
