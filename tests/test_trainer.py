@@ -8,12 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-import envs
 import pytest
 import torch
-
 from safetensors.torch import load_file
 
+import envs
 import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
@@ -107,7 +106,6 @@ class RefuseVllm(importlib.abc.MetaPathFinder):
         if fullname.split(".")[0] == "vllm":
             self.attempts.append(fullname)
             raise ImportError(f"test: import of {fullname} refused")
-        return None
 
 
 def test_cpu_paths_never_import_vllm(tmp_path, monkeypatch):

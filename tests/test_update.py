@@ -171,8 +171,9 @@ class RecordingSGD(torch.optim.SGD):
             k3_old.append(ratio - 1 - torch.log(ratio))  # KL(pi_old || pi_theta) on samples of pi_old
         loss = torch.cat(per_token).sum() / sum(len(t) for t in per_token)  # token-mean over the minibatch
         expected = torch.autograd.grad(loss, self.trainable)
-        self.steps.append(dict(rows=rows, grads=grads, expected=expected, units=sum(len(t) for t in per_token),
-                               clipped=float(torch.cat(clipped).sum()), k3=float(torch.cat(k3_old).detach().sum())))
+        self.steps.append({"rows": rows, "grads": grads, "expected": expected,
+                           "units": sum(len(t) for t in per_token), "clipped": float(torch.cat(clipped).sum()),
+                           "k3": float(torch.cat(k3_old).detach().sum())})
         return super().step(closure)
 
 
