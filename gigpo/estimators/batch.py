@@ -105,7 +105,7 @@ def _group_codes_from_first_rows(group_ids, traj_idx: torch.Tensor, num_traj: in
     the whole column. One vectorized ``==`` then checks that every row carries its trajectory's group id. Returns
     ``None`` (use the general path, which also names any error) for tensors, integer arrays, or any mismatch.
     """
-    if isinstance(group_ids, torch.Tensor) or isinstance(group_ids, (str, bytes)):
+    if isinstance(group_ids, (torch.Tensor, str, bytes)):
         return None
     if isinstance(group_ids, np.ndarray) and (group_ids.dtype != object or group_ids.ndim != 1):
         return None
