@@ -243,6 +243,6 @@ for k, r in {**regimes, **side}.items():
 display(Markdown("\n".join(lines)))
 if out:
     saved = plots.save_figures(figures, out)
-    pngs, why_not = plots.save_static(figures, out)
-    print(f"{len(saved)} HTML figures in {out}; " + (f"{len(pngs)} PNGs" if why_not is None else why_not))
+    pngs, note = plots.save_static(figures, out)
+    print(f"{len(saved)} HTML figures and {len(pngs)} PNGs in {out}" + (f"; {note}" if note else ""))
 print(f"total {time.perf_counter() - start:.0f} s")

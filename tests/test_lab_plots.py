@@ -45,11 +45,14 @@ def test_iterations_to_bars_and_advantage_magnitudes():
     assert [list(t.y) for t in step] == [[0.5] * 3, [0.0] * 3]
 
 
-def test_save_static_reports_why_when_no_exporter(tmp_path):
-    paths, why = plots.save_static({"f": plots.lab_curves({"a": rows()})}, tmp_path)
+def test_save_static_writes_pngs_and_names_what_it_skipped(tmp_path):
+    figures = {"curve": plots.lab_curves({"a": rows()}),
+               "bars": plots.metric_bars({"env": {"gigpo": 0.5}}, title="t", y_title="y")}
+    paths, note = plots.save_static(figures, tmp_path)
     try:
         import kaleido  # noqa: F401
     except ImportError:
-        assert paths == [] and "kaleido" in why
+        assert [p.name for p in paths] == ["curve.png"] and "bars" in note
     else:
-        assert why is not None or [p.name for p in paths] == ["f.png"]
+        assert note is not None or [p.name for p in paths] == ["curve.png", "bars.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)

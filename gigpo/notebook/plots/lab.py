@@ -3,7 +3,7 @@
 ``lab_curves``: a metric per regime (or env) with mean and +-1 std over seeds per estimator; ``iterations_to_bars``:
 iterations to each success threshold; ``advantage_magnitudes``: |A_E| and |A_S| over training; ``credit_auc_bars``:
 the credit AUC of each estimator on the same rows; ``metric_bars``: one number per (setting, estimator);
-``save_static``: PNG copies where a static exporter (kaleido) is installed.
+``save_static``: PNG copies (kaleido where installed, else matplotlib for the line figures).
 """
 from __future__ import annotations
 
@@ -52,15 +52,17 @@ def lab_curves(panels: Mapping[str, Rows], key: str = "success_rate", *, title: 
             if not xs:
                 continue
             color = estimator_color(est, i)
-            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=list(mean + std) + list((mean - std)[::-1]), fill="toself",
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=(mean + std).tolist() + (mean - std)[::-1].tolist(),
+                                     fill="toself",
                                      fillcolor=rgba(color, 0.18), line=dict(width=0), hoverinfo="skip",
                                      showlegend=False, legendgroup=est), row=1, col=c)
-            fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines", name=est, legendgroup=est,
+            fig.add_trace(go.Scatter(x=xs, y=mean.tolist(), mode="lines", name=est, legendgroup=est,
                                      showlegend=est not in shown, line=dict(color=color, width=2.5)), row=1, col=c)
             shown.add(est)
         fig.update_xaxes(title_text="iteration", row=1, col=c)
-    fig.update_yaxes(title_text=y_title or key, row=1, col=1,
-                     **({"range": [-0.02, 1.02]} if key == "success_rate" else {}))
+        if key == "success_rate":
+            fig.update_yaxes(range=[-0.02, 1.02], row=1, col=c)
+    fig.update_yaxes(title_text=y_title or key, row=1, col=1)
     fig.update_layout(title=dict(text=title or f"{key}: mean and ±1 std over seeds"), height=400)
     return fig
 
@@ -96,7 +98,7 @@ def advantage_magnitudes(rows: Rows, *, title: str | None = None) -> go.Figure:
         color = estimator_color(est, i)
         for c, key in enumerate(("adv_episode_abs", "adv_step_abs"), start=1):
             xs, mean, _ = _mean_std(rows, est, key)
-            fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines", name=est, legendgroup=est, showlegend=c == 1,
+            fig.add_trace(go.Scatter(x=xs, y=mean.tolist(), mode="lines", name=est, legendgroup=est, showlegend=c == 1,
                                      line=dict(color=color, width=2)), row=1, col=c)
             fig.update_xaxes(title_text="iteration", row=1, col=c)
     fig.update_layout(title=dict(text=title or "Advantage magnitudes over training (mean over seeds)"), height=380)
@@ -131,14 +133,27 @@ def metric_bars(values: Mapping[str, Mapping[str, float | None]], *, title: str,
 
 
 def save_static(figures: Mapping[str, go.Figure], output_dir: str | Path) -> tuple[list[Path], str | None]:
-    """PNG copies of ``figures`` in ``output_dir``: ``(paths, None)``, or ``([], reason)`` where no static exporter
-    works (plotly's ``write_image`` needs kaleido and a Chromium); the HTML copies do not depend on it."""
+    """PNG copies of ``figures`` in ``output_dir``: ``(paths, note)``, ``note`` None when every figure was written.
+
+    With kaleido (and a Chromium) plotly's ``write_image`` draws every figure; without it the line figures are
+    redrawn with matplotlib (``gigpo.notebook.plots.static``), which draws scatter traces only, so bar charts are
+    skipped and named in the note. The HTML copies never depend on either."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
     try:
         import kaleido  # noqa: F401
     except ImportError:
-        return [], "static PNG export needs kaleido (pip install kaleido), which is not installed"
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+        from gigpo.notebook.plots.static import save_png
+
+        paths, skipped = [], []
+        for name, fig in figures.items():
+            if all(t.type == "scatter" for t in fig.data):
+                paths.append(save_png(fig, out / f"{name}.png"))
+            else:
+                skipped.append(name)
+        note = (f"kaleido is not installed: {len(paths)} line figures drawn with matplotlib; no PNG for the bar "
+                f"charts {skipped} (pip install kaleido for those)") if skipped else None
+        return paths, note
     paths = []
     try:
         for name, fig in figures.items():
