@@ -212,3 +212,11 @@ def test_paired_comparison():
     assert p["differences"] == [10, 0, 20] and p["ratio_of_means"] == pytest.approx(90 / 60)
     assert (p["first_faster"], p["ties"], p["first_slower"]) == (2, 1, 0)
     assert p["std_difference"] == pytest.approx(np.std([10, 0, 20], ddof=1))
+
+
+def test_similarity_groups_observation_texts_and_matches_exact_grouping_at_threshold_1():
+    # the corridor's observation text names the position, so similarity 1.0 groups exactly like the anchors
+    exact = train_run(LabConfig(**TINY), "gigpo", seed=0, lr=0.5, beta=0.0)
+    similar = train_run(LabConfig(**{**TINY, "similarity": 1.0}), "gigpo", seed=0, lr=0.5, beta=0.0)
+    assert [r["adv_step_abs"] for r in similar] == pytest.approx([r["adv_step_abs"] for r in exact])
+    assert [r["success_rate"] for r in similar] == [r["success_rate"] for r in exact]
