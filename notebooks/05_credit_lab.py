@@ -27,7 +27,7 @@
 # - **from an expert prior** (the paper's regime: a pretrained LLM already succeeds sometimes): a logit bonus
 #   `beta` on the env's expert action, calibrated so the initial policy succeeds at `prior_success`.
 #
-# The parameters below are `gigpo.lab.LabConfig`, field for field; the same run on the command line:
+# The parameters below are `gigpo.lab.LabConfig`, field for field; the prior regime on the command line:
 #
 # ```
 # python -m gigpo lab --env household --env-options '{"num_receptacles": 6, "num_objects": 4}' --task-pool 16 \
@@ -35,8 +35,8 @@
 #     --iterations 60 --lr 0.3 --output-dir runs/lab
 # ```
 #
-# Defaults finish in about a minute on 2 cores. The 10-seed comparison is
-# `python benchmarks/lab_gigpo_vs_grpo.py` (docs/lab.md has its measured figures).
+# Defaults take about a minute of CPU (65 s measured; one thread, so 2 cores are plenty). The 10-seed
+# comparison is `python benchmarks/lab_gigpo_vs_grpo.py` (docs/lab.md has its measured figures).
 
 # %% tags=["parameters"]
 env = "household"
