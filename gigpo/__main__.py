@@ -74,7 +74,9 @@ def run_train(ns: argparse.Namespace) -> int:
 
     cfg = config_from_args(ns)
     history = train(cfg, resume=ns.resume, overwrite=ns.overwrite)
-    if history:
+    import os
+
+    if history and os.environ.get("RANK", "0") == "0":  # under torchrun / accelerate launch: rank 0 reports
         last = history[-1]
         print(f"done: {len(history)} iterations in {cfg.output_dir}; last success rate "
               f"{last['success_rate']:.3f}, mean return {last['mean_return']:.3f}")

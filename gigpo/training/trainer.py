@@ -8,14 +8,16 @@ Read top to bottom like a CleanRL script::
         stats   = policy_update(model, batch, adv, ...)  # token-level PPO-clip + k3 KL, token-mean (update.py)
         log, evaluate, checkpoint
 
-Usage: ``train(TrainConfig(env="sokoban", estimator="gigpo"))`` or ``python -m gigpo train --env sokoban``.
+Usage: ``train(TrainConfig(env="sokoban", estimator="gigpo"))`` or ``python -m gigpo train --env sokoban``; under
+``torchrun`` or ``accelerate launch`` the same loop runs data-parallel, each rank on its share of the task groups
+(``distributed.py``, docs/scale.md). Every random draw is keyed by (seed, iteration, task group, purpose)
+(``seeds.py``), so resuming, evaluating or the number of processes never changes what is sampled.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
-import random
 import time
 import warnings
 from pathlib import Path
@@ -25,27 +27,23 @@ import torch
 
 from envs import GroupRunner
 from gigpo.estimators import registry
-from gigpo.estimators.gigpo import advantage_details
 from gigpo.training.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
+from gigpo.training.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
+from gigpo.training.rank_metrics import advantage_metrics, evaluate, rollout_metrics  # noqa: F401 (re-exported)
 from gigpo.training.rollout import StepBatch, collect_rollouts
+from gigpo.training.seeds import SamplingStreams, seed_global_rngs, stream_seed, torch_generator
 from gigpo.training.update import policy_update
 from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
 
 
-# --- seeds and tasks -------------------------------------------------------------------------------------------------
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
+# --- tasks (every other random draw is keyed too: seeds.py) ---------------------------------------------------------
 def train_task_seeds(cfg: TrainConfig, iteration: int, count: int | None = None, stream: int = 0) -> list[int]:
     """Task seeds of one iteration: a pure function of (seed, iteration), so a resumed run sees the same tasks.
 
@@ -95,6 +93,7 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
             examples = expert_examples(tokenizer, cfg.env, cfg.env_options, seeds, max_steps=cfg.max_steps,
                                        history_length=cfg.history_length, mode=cfg.action_mode,
                                        max_prompt_tokens=cfg.max_prompt_tokens)
+            seed_global_rngs(stream_seed(cfg.seed, "warm_start"))  # its example draws: the same whenever it runs
             losses = supervised_finetune(model, tokenizer, examples, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
                                          batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm,
                                          token_budget=cfg.scoring_token_budget)
@@ -102,6 +101,7 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
     reference = None
     if cfg.finetune == "lora":
         model.requires_grad_(False)
+        seed_global_rngs(stream_seed(cfg.seed, "init"))  # the adapter's initial weights: the same on every rank
         model = wrap_lora(model, rank=cfg.lora_rank, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout,
                           target_modules=cfg.lora_target_modules)
     elif cfg.kl_coef > 0:
@@ -123,29 +123,6 @@ def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
     """The only estimator-specific line of the trainer: the registered estimator named by ``cfg.estimator``."""
     return registry.compute_advantages(cfg.estimator, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
                                        **cfg.estimator_kwargs())
-
-
-def advantage_metrics(cfg: TrainConfig, batch: StepBatch) -> dict[str, float]:
-    """|A_E|, |A_S| and the step-group statistics of the batch (computed for every estimator, to compare)."""
-    d = advantage_details(batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors, gamma=cfg.gamma,
-                          step_weight=cfg.step_weight, norm=cfg.norm, similarity=cfg.similarity,
-                          episode_stats=cfg.episode_stats)
-    return {"adv_episode_abs": float(d.episode_adv.abs().mean()), "adv_step_abs": float(d.step_adv.abs().mean()),
-            **d.step_group_stats()}
-
-
-def evaluate(cfg: TrainConfig, backend) -> dict[str, float]:
-    """Held-out tasks, greedy (one rollout each) and sampled at ``eval_temperature``."""
-    out = {}
-    for name, greedy in (("greedy", True), ("sampled", False)):
-        runner = GroupRunner(cfg.env, 1, env_options=cfg.env_options, max_steps=cfg.max_steps)
-        batch, _ = collect_rollouts(backend, runner, eval_task_seeds(cfg), mode=cfg.action_mode,
-                                    temperature=cfg.eval_temperature or 1.0, max_new_tokens=cfg.max_new_tokens,
-                                    history_length=cfg.history_length, invalid_penalty=cfg.invalid_penalty,
-                                    greedy=greedy or cfg.eval_temperature == 0)
-        out.update({f"eval_{name}_{k}": v for k, v in batch.episode.items()})
-        out[f"eval_{name}_invalid_rate"] = batch.invalid_rate
-    return out
 
 
 def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bool) -> Path | None:
@@ -191,41 +168,51 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     cfg.validate()
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = _prepare_output(cfg, out_dir, resume, overwrite)
-    device = resolve_device(cfg)
+    dist = Distributed.start(resolve_device(cfg))  # one process, or this rank of a torchrun/accelerate launch
+    groups = shard_groups(cfg.num_groups, dist.world_size, dist.rank)  # this rank's task groups (global indices)
+    shares = groups_per_rank(cfg.num_groups, dist.world_size)
+    ckpt = dist.on_main(lambda: _prepare_output(cfg, out_dir, resume, overwrite))
+    device = dist.device
 
-    seed_everything(cfg.seed)
+    if cfg.warm_start_steps and not dist.is_main:
+        dist.barrier()  # rank 0 warm-starts and saves first; the other ranks then load its weights
     model, tokenizer, reference, base_source = build_policy(cfg, out_dir, device)
-    seed_everything(cfg.seed + 1)  # the RL phase's randomness does not depend on whether the warm start ran or loaded
+    if cfg.warm_start_steps and dist.is_main:
+        dist.barrier()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
     backend = make_backend(cfg, model, tokenizer, base_source, out_dir)
-    mixed = device == "cuda" and cfg.dtype != "float32" and cfg.finetune == "full"
+    mixed = device.startswith("cuda") and cfg.dtype != "float32" and cfg.finetune == "full"
     autocast = (lambda: torch.autocast("cuda", dtype=getattr(torch, cfg.dtype))) if mixed else contextlib.nullcontext
 
     start = load_checkpoint(ckpt, model, optimizer) if ckpt is not None else 0
     history = [m for m in read_metrics(out_dir) if m["iteration"] < start]  # drop rows of unfinished iterations
-    (out_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in history))
-    (out_dir / "config.json").write_text(cfg.to_json())
+    dist.barrier()  # every rank has read the metrics before rank 0 rewrites them
+    if dist.is_main:
+        (out_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in history))
+        (out_dir / "config.json").write_text(cfg.to_json())
 
     from tqdm.auto import trange
 
-    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", disable=not cfg.progress,
+    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", disable=not (cfg.progress and dist.is_main),
                  initial=start, total=cfg.iterations)
     synced = None  # the policy version the backend holds (None: not synced by this process yet)
     for iteration in bar:
         t_start = time.perf_counter()
+        seed_global_rngs(stream_seed(cfg.seed, "global", iteration, dist.rank))  # only for code without a generator
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
         synced = sync_policy(backend, model, iteration, synced)
         runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
-        batch, seconds = collect_rollouts(backend, runner, train_task_seeds(cfg, iteration), mode=cfg.action_mode,
-                                          temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                          history_length=cfg.history_length, invalid_penalty=cfg.invalid_penalty)
+        batch, seconds = collect_rollouts(backend, runner, train_task_seeds(cfg, iteration)[groups.start:groups.stop],
+                                          mode=cfg.action_mode, temperature=cfg.temperature,
+                                          max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
+                                          invalid_penalty=cfg.invalid_penalty,
+                                          streams=SamplingStreams(cfg.seed, "rollout", iteration, groups.start))
         # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
         t0 = time.perf_counter()
         advantages = compute_advantages(cfg, batch)
         seconds["advantage"] = time.perf_counter() - t0
-        adv_stats = advantage_metrics(cfg, batch)
+        batch_stats = rollout_metrics(cfg, batch, advantages, dist, groups)  # over all ranks' rows
         # 3. update, at this iteration's learning rate (a pure function of the iteration, so resume continues it)
         lr = cfg.lr * lr_factor(iteration, cfg.iterations, cfg.lr_schedule, cfg.warmup_iterations)
         for group in optimizer.param_groups:
@@ -233,7 +220,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         t0 = time.perf_counter()
         try:
             update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
-                                         pad_id=tokenizer.pad_token_id, autocast=autocast)
+                                         pad_id=tokenizer.pad_token_id, autocast=autocast, dist=dist,
+                                         shuffle=torch_generator(stream_seed(cfg.seed, "minibatch", iteration)))
         except FloatingPointError as exc:  # raised before the bad optimizer step: the weights in memory are finite
             raise FloatingPointError(f"iteration {iteration}: {exc}; training stopped, nothing of this iteration "
                                      "was saved (resume from the last checkpoint after fixing the cause)") from exc
@@ -241,26 +229,30 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         if update_stats["rollout_logprob_gap"] > 0.5:
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
-        row = {"iteration": iteration, **batch.episode, "invalid_rate": batch.invalid_rate, "num_steps": len(batch),
-               "adv_abs": float(advantages.abs().mean()), **adv_stats, **update_stats, "lr": lr}
+        row = {"iteration": iteration, **batch_stats, **update_stats, "lr": lr, "world_size": dist.world_size,
+               "groups_per_rank": shares}
         # 4. evaluation on held-out tasks
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()
             synced = sync_policy(backend, model, iteration + 1, synced)  # the updated weights (vllm holds a copy)
-            row.update(evaluate(cfg, backend))
+            row.update(evaluate(cfg, backend, iteration, dist))
             seconds["eval"] = time.perf_counter() - t0
         seconds["iteration"] = time.perf_counter() - t_start
         row.update({f"time_{k}": v for k, v in seconds.items()})
-        with open(out_dir / METRICS_FILE, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        if dist.is_main:  # only rank 0 writes; every rank holds the same (reduced) row
+            with open(out_dir / METRICS_FILE, "a") as f:
+                f.write(json.dumps(row) + "\n")
         history.append(row)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
         # 5. checkpoint
         done = iteration + 1
-        if done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
+        if dist.is_main and (done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0)):
             save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints)
 
-    final = out_dir / "final"
-    model.save_pretrained(final)  # the LoRA adapter (peft) or the full model
-    tokenizer.save_pretrained(final)
+    if dist.is_main:
+        final = out_dir / "final"
+        model.save_pretrained(final)  # the LoRA adapter (peft) or the full model
+        tokenizer.save_pretrained(final)
+    dist.barrier()  # no rank leaves before the final model is on disk
+    dist.close()
     return history

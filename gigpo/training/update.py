@@ -12,6 +12,7 @@ import math
 import torch
 
 from gigpo.training.config import TrainConfig
+from gigpo.training.distributed import Distributed, global_row_index
 from gigpo.training.policy_backends import continuation_log_probs
 from gigpo.training.policy_loss import policy_loss
 from gigpo.training.rollout import StepBatch
@@ -70,7 +71,8 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 
 
 def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, cfg: TrainConfig, optimizer, *,
-                  pad_id: int, autocast=contextlib.nullcontext) -> dict[str, float]:
+                  pad_id: int, autocast=contextlib.nullcontext, shuffle: torch.Generator | None = None,
+                  dist: Distributed | None = None) -> dict[str, float]:
     """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
 
     First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's when they can differ
@@ -78,10 +80,19 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     taken from the sampler). With one epoch and one minibatch the old log-probs equal the current ones exactly, so
     the ratio is 1 and that forward pass is skipped. Each minibatch is accumulated over micro-batches with weights
     that keep the loss a token-mean over the whole minibatch.
+
+    Data-parallel (``dist`` with K ranks, each holding complete task groups): minibatches are drawn over the rows of
+    all ranks, numbered in (group, rollout, step) order (``global_row_index``), with ``shuffle`` (a keyed generator),
+    so they hold the same rows whatever K is; each rank runs its own rows of a minibatch, weighted by
+    ``1 / (units of the whole minibatch)`` (unit counts summed over ranks), and the gradients are then summed over
+    ranks: the loss stays a token-mean over the global minibatch. Statistics are summed over ranks too.
     """
     n = len(batch)
+    dist = dist or Distributed()
+    global_index, n_global = global_row_index(batch.traj_ids, dist)
+    local_row = {g: r for r, g in enumerate(global_index)}
     use_ref = cfg.kl_coef > 0
-    single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n)
+    single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n_global)
     score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id)
     old: list[torch.Tensor | None] = [None] * n
     ref: list[torch.Tensor | None] = [None] * n
@@ -106,9 +117,11 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     early_stopped = False
     model.train()
     for _ in range(cfg.ppo_epochs):
-        order = torch.randperm(n).tolist()
-        for mb_rows in _chunks(order, cfg.minibatch_size or n):
-            mb_units = sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)
+        order = torch.randperm(n_global, generator=shuffle).tolist()
+        for mb_global in _chunks(order, cfg.minibatch_size or n_global):
+            mb_rows = [local_row[g] for g in mb_global if g in local_row]  # this rank's rows of the minibatch
+            [mb_units] = dist.sum_floats(
+                [sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)])
             if cfg.action_mode == "choice":  # repeated decisions into one micro-batch: scored once (unit_log_probs)
                 mb_rows = sorted(mb_rows, key=lambda r: batch.prompt_ids[r])
             mb_kl = 0.0
@@ -136,9 +149,11 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
                 sums["approx_kl"] += float(terms.approx_kl_old) * units
                 mb_kl += float(terms.approx_kl_old) * units / mb_units
                 units_seen += units
+            [mb_kl] = dist.sum_floats([mb_kl])  # every rank takes the same early-stop decision
             if cfg.target_kl is not None and mb_kl > cfg.target_kl:  # PPO's early stop: this step is not taken
                 early_stopped = True
                 break
+            dist.sum_gradients_(params)  # identical summed gradients on every rank: the replicas stay identical
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
             if bad_loss or not math.isfinite(grad_norm):  # before the step: NaN weights are never made, nor saved
                 raise FloatingPointError(f"{bad_loss or 'non-finite gradient'} (gradient norm {grad_norm}); "
@@ -149,21 +164,27 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
         if early_stopped:
             break
     optimizer.zero_grad(set_to_none=True)
+    names = [k for k in sums if k != "grad_norm"]  # grad_norm is already global: computed after the gradient sum
+    *totals, units_seen = dist.sum_floats([sums[k] for k in names] + [units_seen])
+    sums.update(zip(names, totals))
     stats = {k: v / max(units_seen, 1) for k, v in sums.items() if k != "grad_norm"}
     stats["grad_norm"] = sums["grad_norm"] / max(minibatches, 1)
     stats["update_steps"] = minibatches
     stats["early_stopped"] = float(early_stopped)
-    stats["response_units"] = units_seen / max(n * cfg.ppo_epochs, 1)
-    stats["rollout_logprob_gap"] = _sampler_gap(batch, old)
+    stats["response_units"] = units_seen / max(n_global * cfg.ppo_epochs, 1)
+    stats["rollout_logprob_gap"] = _sampler_gap(batch, old, dist)
     return stats
 
 
-def _sampler_gap(batch: StepBatch, old: list[torch.Tensor]) -> float:
+def _sampler_gap(batch: StepBatch, old: list[torch.Tensor], dist: Distributed) -> float:
     """Mean |log-prob of the sampler - log-prob of the trained model| on the rollout tokens (vLLM only; else 0).
 
     A large gap means the rollouts did not come from the weights being trained (stale or base weights).
     """
     diffs = [(torch.tensor(s) - o).abs() for s, o in zip(batch.sampler_logprobs, old) if s is not None]
-    return float(torch.cat(diffs).mean()) if diffs else 0.0
+    if dist.world_size == 1:
+        return float(torch.cat(diffs).mean()) if diffs else 0.0
+    total, count = dist.sum_floats([float(torch.cat(diffs).sum()) if diffs else 0.0, sum(len(d) for d in diffs)])
+    return total / count if count else 0.0
 
 
