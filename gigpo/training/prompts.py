@@ -3,10 +3,12 @@
 The prompt states the task, how many steps were taken, the last ``k`` turns as
 ``[Observation j: '...', Action j: '...']``, the current observation and the admissible actions, and asks for the
 reasoning inside ``<think> </think>`` and the action inside ``<action> </action>``. A reply without both tags, or whose
-action is not admissible, is an invalid action (the step gets a penalty, paper: -0.1).
+action the env does not accept, is an invalid action (the step gets a penalty, paper: -0.1). Whether the env accepts
+an action is its own verdict (``info["action_valid"]``, else membership in the admissible list; see envs/base.py),
+so the shop's free-text ``search[...]`` is valid although no list can hold every query.
 
-Difference from verl-agent, on purpose: there a well-formed reply with a non-admissible action still counts as valid
-(the env just answers "Nothing happens."); here validity also requires an admissible action, as the issue asks.
+Difference from verl-agent, on purpose: there a well-formed reply with an action the env rejects still counts as
+valid (the env just answers "Nothing happens."); here validity also requires an accepted action.
 """
 from __future__ import annotations
 

@@ -216,7 +216,7 @@ def step_snapshot_html(records: Sequence[StepRecord], labels: Any, step: int, *,
             visits = f"{size[g]} visit" + ("s" if size[g] != 1 else "")
             chip = (f"<span style='background:{group_color(g)};color:white;padding:1px 6px;border-radius:8px'>"
                     f"group {g}</span><br><small>{groups_now[g]} here now, {visits} in all</small>")
-            validity = "" if r.valid else " <i>(not admissible)</i>"
+            validity = "" if r.valid else " <i>(invalid)</i>"
             result = " &rarr; won" if r.won else (" &rarr; step limit" if r.truncated else "")
             rows.append(f"<tr style='border-left:6px solid {group_color(g)}'><td>{traj}</td><td>{chip}</td>"
                         f"<td><pre style='margin:0;font-size:11px;white-space:pre-wrap'>{html.escape(obs)}</pre></td>"
