@@ -104,7 +104,7 @@ class TrainConfig:
     """Steps per optimizer step; None: the whole batch in one step."""
     micro_batch_size: int = 16
     """Steps per forward/backward pass (gradient accumulation inside a minibatch; memory only, same result)."""
-    scoring_token_budget: int = 4096
+    scoring_token_budget: int = 2560
     """Most token positions (rows x padded length) in one forward pass that scores prompts and their continuations,
     in choice-mode rollouts, the update and the warm start; a prompt's candidates are packed after it and split over
     several passes to stay within it (memory only, same log-probs). Must hold a prompt plus one continuation."""

@@ -19,18 +19,24 @@ SmolLM2-135M on household). Vocabulary-sized logits exist only for the continuat
 Budget. ``token_budget`` caps the token positions of one forward pass, ``rows x (prompt width + block width)``
 (activations and logits grow with it, the 4-D mask with ``rows x width^2``). A prompt whose continuations do not fit
 in one row is repeated over several rows; rows are grouped into passes; a prompt that cannot fit even with a single
-continuation is a ``ValueError``. With gradients and more than one pass, each pass is activation-checkpointed
-(recomputed during backward), so the graph kept for the caller's ``backward`` holds only per-token log-probs, and
-the peak memory of forward and backward alike is that of one pass.
+continuation is a ``ValueError``.
+
+Gradients. A decoder layer keeps ~20 activations of the hidden size per token for its backward (SmolLM2-135M with
+LoRA: 2.7 MB per token in float32), far more than a pass's inputs. So when gradients flow into a model in training
+mode, each pass runs with the model's own activation checkpointing (transformers' per-layer recompute, switched on
+for the pass and restored after): a pass then keeps one hidden state per layer and token plus its continuation
+logits. When a call needs several passes, each pass is also checkpointed as a whole (only its per-token log-probs
+are kept until ``backward``, which recomputes one pass at a time), so the memory of forward and backward is bounded
+by one pass, that is by the budget, not by the micro-batch. The values and gradients are those of a plain forward;
+the price is compute: one more forward per pass, two when a call has several passes.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 from torch.utils.checkpoint import checkpoint
-
-from gigpo.training.policy_loss import entropy_from_logits
 
 ENTROPY_MODES = ("none", "detached", "grad")
 
@@ -170,16 +176,37 @@ def _mask_dtype(model) -> torch.dtype | None:
                      f"{impl!r} does not take; load the model with attn_implementation='sdpa' or 'eager'")
 
 
+@contextlib.contextmanager
+def _layer_checkpointing(model):
+    """Per-layer activation checkpointing while gradients flow into a training model (no-op otherwise).
+
+    Only the switch is scoped: a layer's recompute during the later ``backward`` replays its saved forward and does
+    not read the switch. A model that already checkpoints, or cannot, is left as it is.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # under a peft wrapper
+    if not (torch.is_grad_enabled() and model.training and getattr(base, "supports_gradient_checkpointing", False)
+            and not base.is_activation_checkpointing):
+        yield
+        return
+    base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    try:
+        yield
+    finally:
+        base.activation_checkpointing_disable()
+
+
 def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str):
     """Per-token log-probs (and entropies, else an empty tensor) of one pass, flat in ``packed.tok_*`` order."""
-    out = model(input_ids=packed.input_ids, attention_mask=packed.attention_mask, position_ids=packed.position_ids,
-                use_cache=False, logits_to_keep=packed.keep)
+    with _layer_checkpointing(model):  # entered here, so a recompute of the pass in backward checkpoints too
+        out = model(input_ids=packed.input_ids, attention_mask=packed.attention_mask,
+                    position_ids=packed.position_ids, use_cache=False, logits_to_keep=packed.keep)
     logits = out.logits  # (rows, keep, V)
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     flat = logp[packed.tok_row, packed.tok_logit, packed.tok_id]
     if entropy == "none":
         return flat, flat.new_zeros(0)
-    per_position = entropy_from_logits(logits if entropy == "grad" else logits.detach(), temperature)
+    lp = logp if entropy == "grad" else logp.detach()  # = policy_loss.entropy_from_logits, reusing the softmax
+    per_position = -(lp.exp() * lp).sum(-1)
     return flat, per_position[packed.tok_row, packed.tok_logit]
 
 
@@ -190,7 +217,7 @@ def continuation_log_probs(model, prompts: list[list[int]], continuations: list[
 
     ``owner[s]`` is the index of the prompt continuation ``s`` follows (default: one continuation per prompt).
     ``token_budget`` caps the token positions per forward pass (None: a single pass); the result does not depend on
-    it beyond float rounding. Gradients flow to the model (activation-checkpointed per pass when there are several).
+    it beyond float rounding. Gradients flow to the model (its layers activation-checkpointed, see the module doc).
     ``entropy``: ``"none"``, ``"detached"`` (for metrics) or ``"grad"`` (for an entropy bonus).
     Returns ``(logp, mask, entropy)``, each (continuations, R) with R the longest continuation, right-padded with 0;
     entropy ``None`` when not asked.
@@ -205,7 +232,8 @@ def continuation_log_probs(model, prompts: list[list[int]], continuations: list[
     plans = plan_passes([len(p) for p in prompts], [len(c) for c in continuations], owner, token_budget)
     device = next(model.parameters()).device
     mask_dtype = _mask_dtype(model)
-    # checkpointing only pays when several passes would otherwise all keep their activations for one backward
+    # several passes under grad: each is recomputed in backward, so between forward and backward only per-token
+    # log-probs are kept and the peak is one pass (with layer checkpointing inside it), whatever the micro-batch
     recompute = torch.is_grad_enabled() and len(plans) > 1
     conts, positions, logps, ents = [], [], [], []
     for plan in plans:
