@@ -80,8 +80,8 @@ def report(root: Path, estimators) -> None:
             "rise": mean_std([statistics.mean(v[-WINDOW:]) - statistics.mean(v[:WINDOW]) for v in vals]),
             f"iters to {top}": mean_std([iterations_to(v, top) for v in vals]) if top is not None else "-",
             "grouped": mean_std([statistics.mean(r.get("step_group_share_grouped", 0) for r in rs) for rs in recs]),
-            "|A_E|": mean_std([statistics.mean(r.get("adv_episode_abs", 0) for r in rs) for rs in recs]),
-            "|A_S|": mean_std([statistics.mean(r.get("adv_step_abs", 0) for r in rs) for rs in recs]),
+            "mean abs A_E": mean_std([statistics.mean(r.get("adv_episode_abs", 0) for r in rs) for rs in recs]),
+            "mean abs A_S": mean_std([statistics.mean(r.get("adv_step_abs", 0) for r in rs) for rs in recs]),
             "episode length last3": mean_std([statistics.mean(r["mean_length"] for r in rs[-WINDOW:]) for rs in recs]),
             "s / iteration": mean_std([statistics.mean(r.get("time_iteration", 0) for r in rs) for rs in recs]),
         })
