@@ -65,7 +65,8 @@ def save_png(fig: go.Figure, path: str | Path, *, width: int = 1000, dpi: int = 
             ax.grid(alpha=0.3)
             axes[xkey, ykey] = ax
         ax = axes[xkey, ykey]
-        x, y = list(trace.x or []), list(trace.y or [])
+        x = [] if trace.x is None else list(trace.x)  # plotly may hold numpy arrays: no truthiness
+        y = [] if trace.y is None else list(trace.y)
         label = trace.name if trace.showlegend is not False and trace.name else None
         if trace.fill == "toself":
             ax.fill(x, y, color=_colour(trace.fillcolor, "lightgrey"), linewidth=0, label=label)
