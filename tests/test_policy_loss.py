@@ -54,15 +54,16 @@ def test_each_term_reads_its_own_input_and_the_total_combines_them_with_their_si
     # three units, the last masked (its values would dominate if it leaked in); clip 0.2, advantages +1
     logp = torch.tensor([[LN(0.5), LN(0.25), 5.0]], requires_grad=True)
     old = torch.tensor([[LN(0.25), LN(0.25), -5.0]])
-    ref = torch.tensor([[LN(0.5), LN(0.125), 9.0]])
+    ref = torch.tensor([[LN(1.0), LN(0.125), 9.0]])
     entropy = torch.tensor([[0.3, 0.7, 100.0]], requires_grad=True)
     mask = torch.tensor([[1.0, 1.0, 0.0]])
     terms = policy_loss(logp, old, torch.ones(1, 3), mask, clip=0.2, ref_logp=ref, kl_coef=0.1, entropy=entropy,
                         entropy_coef=0.01)
     # ratio to old: 2 (clipped: max(-2, -1.2) = -1.2) and 1 (-1): pg = -1.1, clip_frac = 1/2
     assert float(terms.pg_loss) == pytest.approx(-1.1, abs=1e-6) and float(terms.clip_frac) == 0.5
-    # KL to the reference, k3 on samples of pi_theta, d = ref - logp: d = 0 -> 0; d = -ln 2 -> 1/2 + ln 2 - 1
-    kl = (LN(2.0) - 0.5) / 2
+    # KL to the reference, k3 on samples of pi_theta, d = ref - logp: d = ln 2 -> 2 - ln 2 - 1; d = -ln 2 -> 1/2 + ln 2
+    # - 1; token-mean 1/4 (against old_logp instead it would be (ln 2 - 1/2) / 2)
+    kl = 0.25
     assert float(terms.kl) == pytest.approx(kl, abs=1e-6)
     # KL(pi_old || pi_theta) on samples of pi_old, r = pi_theta / pi_old: r - 1 - ln r = 1 - ln 2 for r = 2, 0 for r = 1
     assert float(terms.approx_kl_old) == pytest.approx((1 - LN(2.0)) / 2, abs=1e-6)
@@ -71,9 +72,9 @@ def test_each_term_reads_its_own_input_and_the_total_combines_them_with_their_si
     terms.loss.backward()
     # the bonus is subtracted: raising a unit's entropy lowers the loss, by entropy_coef / (valid units) each
     assert entropy.grad[0].tolist() == pytest.approx([-0.005, -0.005, 0.0], abs=1e-9)
-    # d loss / d logp: clipped unit 1 gets only the KL part 0.1 * (1 - e^d) / 2 = 0; unit 2 gets -A r / 2 = -0.5 plus
-    # 0.1 * (1 - 1/2) / 2 = 0.025; the masked unit nothing
-    assert logp.grad[0].tolist() == pytest.approx([0.0, -0.475, 0.0], abs=1e-6)
+    # d loss / d logp: clipped unit 1 gets only the KL part 0.1 * (1 - e^d) / 2 = 0.1 * (1 - 2) / 2 = -0.05; unit 2
+    # gets -A r / 2 = -0.5 plus 0.1 * (1 - 1/2) / 2 = 0.025; the masked unit nothing
+    assert logp.grad[0].tolist() == pytest.approx([-0.05, -0.475, 0.0], abs=1e-6)
 
 
 def test_k3_is_nonnegative_and_grows_with_distance():
