@@ -95,24 +95,32 @@ def test_trainable_state_round_trip_and_mismatch(tiny):
         load_trainable_state_dict(model, {"not.a.param": torch.zeros(1)})
 
 
-def test_choice_scores_equal_a_plain_forward_per_candidate(tiny):
+@pytest.mark.parametrize("budget", [None, 60])  # 60: the longer prompt (46 tokens) and its candidates take 2 rows
+def test_choice_scores_equal_a_plain_forward_per_candidate(tiny, budget):
+    """The backend's candidate scores (not only its argmax) against one unpadded forward per (prompt, candidate),
+    with prompts of different lengths (so one is padded), several candidates each, and temperature 0.7."""
     model, tok = tiny
-    backend = HFBackend(model, tok)
+    backend = HFBackend(model, tok, token_budget=budget)
     prompts = [tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
-               for q in ("Pick a move.", "A longer question about which way to push the box?")]
-    cands = [["up", "down", "left"], ["go to desk 1", "look"]]
-    greedy = backend.choose(prompts, cands, temperature=1.0, greedy=True)
-    for prompt, actions, choice in zip(prompts, cands, greedy):
-        scores = []
+               for q in ("Pick a move.", "A longer question about which way to push the box, and why it is that?")]
+    cands = [["up", "down", "left"], ["go to desk 1", "look", "take mug 2 from shelf 3", "inventory"]]
+    torch.manual_seed(0)
+    choices = backend.choose(prompts, cands, temperature=0.7)
+    assert len({len(c.prompt_ids) for c in choices}) == 2
+    for prompt, actions, choice in zip(prompts, cands, choices):
+        p = tok(prompt, add_special_tokens=False)["input_ids"]
+        want = []
         for a in actions:  # independent restatement: one unpadded forward per candidate, sum of token log-probs
-            p = tok(prompt, add_special_tokens=False)["input_ids"]
             c = encode_candidate(tok, a)
             with torch.no_grad():
-                logits = model(input_ids=torch.tensor([p + c])).logits[0]
-            logp = torch.log_softmax(logits[len(p) - 1:-1], -1).gather(-1, torch.tensor(c)[:, None]).sum()
-            scores.append(float(logp))
-        assert choice.index == max(range(len(actions)), key=scores.__getitem__)
-        assert choice.candidate_ids == [encode_candidate(tok, a) for a in actions]
+                logits = model(input_ids=torch.tensor([p + c])).logits[0, len(p) - 1:-1] / 0.7
+            want.append(float(torch.log_softmax(logits, -1).gather(-1, torch.tensor(c)[:, None]).sum()))
+        assert choice.scores == pytest.approx(want, abs=1e-4)
+        assert choice.prompt_ids == p and choice.candidate_ids == [encode_candidate(tok, a) for a in actions]
+        assert 0 <= choice.index < len(actions)
+    greedy = backend.choose(prompts, cands, temperature=0.7, greedy=True)  # greedy scores at temperature 1
+    for g in greedy:
+        assert g.index == max(range(len(g.scores)), key=g.scores.__getitem__)
 
 
 def test_generate_returns_exact_ids_and_stops_at_eos(tiny):

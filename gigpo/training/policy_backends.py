@@ -46,6 +46,7 @@ class Choice:
     prompt_ids: list[int]
     candidate_ids: list[list[int]]
     index: int
+    scores: list[float] | None = None  # each candidate's summed token log-prob, the logits the choice was drawn from
 
 
 def encode_prompt(tokenizer, prompt: str, max_prompt_tokens: int) -> list[int]:
@@ -129,7 +130,7 @@ class HFBackend:
             chosen = [int(p.argmax()) for p in probs]
         else:
             chosen = sample_rows(probs, sample_keys if sample_keys is not None else default_keys(len(prompts)))
-        return [Choice(e, cands, index) for e, cands, index in zip(encoded, cand_ids, chosen)]
+        return [Choice(e, cands, index, s.tolist()) for e, cands, index, s in zip(encoded, cand_ids, chosen, scores)]
 
 
 class VLLMBackend:
