@@ -3,14 +3,16 @@
     .venv/bin/python benchmarks/data_parallel.py --procs 1 2 --num-groups 4 --group-size 4 --iterations 3
 
 Prints, for each K, the mean of ``time_iteration`` (rollout + advantages + update, as logged by rank 0) over the
-iterations after the first, its rollout and update parts, and the launch-to-exit wall time (model loading included).
-Also the machine's load average, since a busy machine slows every K.
+iterations after the first, its rollout and update parts, the launch-to-exit wall time and the CPU seconds of all
+processes together (both with model loading). Also the machine's load average: on a busy machine the scheduler gives
+K processes about K shares of the CPU, so wall times then flatter K > 1; the CPU seconds do not depend on that.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,17 +22,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(procs: int, out: Path, args: argparse.Namespace) -> float:
+def run(procs: int, out: Path, args: argparse.Namespace) -> tuple[float, float]:
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(procs),
                  "--master_port", str(29600 + procs)] if procs > 1 else [sys.executable])
     cmd = launcher + ["-m", "gigpo", "train", "--env", args.env, "--seed", "0", "--num-groups", str(args.num_groups),
                       "--group-size", str(args.group_size), "--max-steps", str(args.max_steps), "--iterations",
                       str(args.iterations), "--eval-every", "0", "--no-progress", "--action-mode", args.action_mode,
                       "--max-new-tokens", "16", "--output-dir", str(out)]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}, check=True,
                    capture_output=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
 
 
 def main() -> None:
@@ -45,15 +50,15 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{args.env} ({args.action_mode}), G={args.num_groups} x N={args.group_size}, max {args.max_steps} steps, "
           f"{args.iterations} iterations, 1 thread per process, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print("K  s/iteration  rollout  update  wall(s)")
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print("K  s/iteration  rollout  update  wall(s)  cpu(s)", flush=True)
     for k in args.procs:
         with tempfile.TemporaryDirectory() as tmp:
-            wall = run(k, Path(tmp) / "run", args)
+            wall, cpu = run(k, Path(tmp) / "run", args)
             rows = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()][1:]
         mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
         print(f"{k}  {mean('time_iteration'):11.2f}  {mean('time_rollout'):7.2f}  {mean('time_update'):6.2f}  "
-              f"{wall:7.1f}")
+              f"{wall:7.1f}  {cpu:6.1f}", flush=True)
 
 
 if __name__ == "__main__":
