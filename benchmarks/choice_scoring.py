@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def household_step(tokenizer, k: int, seed: int) -> tuple[str, list[int], list[str]]:
-    """(prompt text, prompt ids, candidates) of a household step with exactly ``k`` candidates (see the module docstring)."""
+    """(prompt text, prompt ids, candidates) of a household step with exactly ``k`` candidates (see the module doc)."""
     import envs
     from gigpo.training.policy_backends import encode_prompt
     from gigpo.training.prompts import chat_text, format_prompt
@@ -151,7 +151,7 @@ def main() -> None:
                 cmd = [sys.executable, __file__, "--one", model_name, str(k), call, "--budget", args.budget,
                        "--rollout-rows", str(args.rollout_rows), "--update-rows", str(args.update_rows),
                        "--limit-gib", str(args.limit_gib)]
-                out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+                out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)
                 lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
                 if not lines:
                     print(f"{model_name:14} {k:>3} {call:8} failed (exit {out.returncode}): {out.stderr[-300:]}")

@@ -120,7 +120,8 @@ def test_plan_by_hand():
     # budget 22 (or none): one pass of two rows, prompt 1 left-padded to 5, its block right-padded to 6
     for budget in (22, None):
         (plan,) = plan_passes(lens, cont_lens, owner, budget)
-        assert (plan.row_prompt, plan.cont_row, plan.cont_offset, plan.tokens) == ([0, 1], [0, 0, 0, 1], [0, 2, 4, 0], 22)
+        assert (plan.row_prompt, plan.cont_row, plan.cont_offset, plan.tokens) == (
+            [0, 1], [0, 0, 0, 1], [0, 2, 4, 0], 22)
 
 
 def test_packed_layout_by_hand():
