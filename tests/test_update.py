@@ -49,6 +49,11 @@ def plain_choice(model, prompt, candidates, temperature=1.0) -> torch.Tensor:
                              0)
 
 
+def close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Equal up to float32 round-off of a different summation order (padded batches, a cache): relative norm error."""
+    return float((got - expected).norm()) <= 1e-4 * float(expected.norm()) + 1e-9
+
+
 def choice_batch(tok) -> StepBatch:
     """Two steps with 2 and 3 admissible actions: a padded candidate slot in the first row (as on shop)."""
     cands = [["left", "right"], ["left", "right", "wait here"]]
@@ -94,7 +99,7 @@ def test_entropy_gradient_is_finite_and_exact_with_uneven_candidates(tiny):
                                                                       batch.candidate_ids[r]) for r in range(2)))
     expected = torch.autograd.grad(expected_ent, params)
     assert all(torch.isfinite(g).all() for g in got)
-    assert all(torch.allclose(g, e, rtol=1e-3, atol=1e-6) for g, e in zip(got, expected))
+    assert all(close(g, e) for g, e in zip(got, expected))
 
 
 # --- one update --------------------------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def test_epochs_and_minibatches_step_on_the_token_mean_gradient_against_the_roll
     assert [len(s["rows"]) for s in opt.steps] == [2, 1, 2, 1]
     assert sorted(opt.steps[0]["rows"] + opt.steps[1]["rows"]) == [0, 1, 2]
     for s in opt.steps:  # each step: the token-mean PPO-clip gradient of its own rows, ratios against the old policy
-        assert all(torch.allclose(g, e, rtol=1e-3, atol=1e-7) for g, e in zip(s["grads"], s["expected"]))
+        assert all(close(g, e) for g, e in zip(s["grads"], s["expected"]))
     units = sum(s["units"] for s in opt.steps)
     assert stats["clip_frac"] == pytest.approx(sum(s["clipped"] for s in opt.steps) / units, abs=1e-6)
     assert stats["approx_kl"] == pytest.approx(sum(s["k3"] for s in opt.steps) / units, rel=1e-3, abs=1e-7)
