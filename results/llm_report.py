@@ -104,8 +104,7 @@ def report(root: Path, estimators) -> None:
         "llm_episode_length": plots.curves_with_spread(curves, "mean_length", y_title="mean episode length",
                                                        title="episode length (steps)"),
     }
-    plots.save_figures(figures, RESULTS / "figures")
-    save_pngs(figures, RESULTS / "figures")
+    save_pngs(figures, RESULTS / "figures")  # static PNGs: they render anywhere (HTML copies would need plotly.js)
 
 
 def tuning_table(root: Path, estimators, lrs, window: int) -> list[dict]:
