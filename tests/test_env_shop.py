@@ -9,7 +9,8 @@ import pytest
 
 import envs
 from envs.shop import ShopEnv
-from envs.shop_catalogue import ALL_ATTRIBUTES, CATEGORY_NAMES, build_catalogue, product_text
+from envs.shop_catalogue import build_catalogue, product_text
+from envs.shop_categories import ALL_ATTRIBUTES, CATEGORY_NAMES
 from envs.shop_goals import make_task
 from envs.shop_search import search_engine
 
