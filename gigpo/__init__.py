@@ -5,6 +5,8 @@ The package, by folder:
 - ``gigpo.estimators``: the paper's math as pure tensor functions (GiGPO, GRPO, RLOO and successors) and the
   estimator registry;
 - ``gigpo.training``: the LLM trainer (config, rollouts, backends, PPO-clip loss, checkpoints, warm start);
+- ``gigpo.lab``: the credit lab, a tabular policy trained with any estimator to see step credit at work;
+- ``gigpo.integrations``: other engines (verl);
 - ``gigpo.notebook``: what the notebooks use (plotly figures, widgets, the papermill runner, metrics I/O);
 - ``python -m gigpo``: the command line (``gigpo/__main__.py``).
 
@@ -35,10 +37,10 @@ __version__ = "0.2.0"
 __all__ = ["AdvantageDetails", "advantage_details", "gigpo_advantages", "grpo_advantages", "rloo_advantages",
            "hgpo_advantages", "hgpo_details", "graphgpo_advantages", "graphgpo_details",
            "compute_advantages", "estimator_names", "get_estimator", "register_estimator",
-           "TrainConfig", "train", "read_metrics"]
+           "TrainConfig", "train", "read_metrics", "LabConfig", "run_lab"]
 
 _LAZY = {"TrainConfig": "gigpo.training.config", "train": "gigpo.training.trainer",
-         "read_metrics": "gigpo.notebook.metrics_io"}
+         "read_metrics": "gigpo.notebook.metrics_io", "LabConfig": "gigpo.lab.config", "run_lab": "gigpo.lab.loop"}
 
 
 def __getattr__(name: str):
