@@ -50,14 +50,14 @@ def warm_start(run_root: Path, seed: int) -> Path:
     """Train the seed's warm start once (in ``<run_root>/warm-seed<k>``) and return its folder."""
     from gigpo.training.config import TrainConfig
     from gigpo.training.trainer import build_policy
+    from gigpo.training.warm_start import saved_warm_start
 
     out = run_root / f"warm-seed{seed}"
-    folder = out / "warm_start"
-    if not (folder / "config.json").exists():
+    cfg = TrainConfig.from_dict({**STUDY, "seed": seed, "output_dir": str(out)})
+    if saved_warm_start(out, cfg) is None:  # only a complete save with these settings counts as done
         out.mkdir(parents=True, exist_ok=True)
-        cfg = TrainConfig.from_dict({**STUDY, "seed": seed, "output_dir": str(out)})
         build_policy(cfg, out, "cpu")  # seeds its own draws: the same weights as an unshared run
-    return folder
+    return out / "warm_start"
 
 
 def launch(run_dir: Path, settings: dict, shared_warm: Path | None) -> subprocess.Popen | None:
