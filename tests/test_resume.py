@@ -37,9 +37,9 @@ def test_extending_a_finished_run_equals_the_uninterrupted_run(tmp_path, finetun
     With ``eval_every=2`` the short run evaluates after its last iteration (iteration 0), which the long run does not
     do: that extra evaluation must not change anything that follows.
     """
-    # full fine-tuning at a smaller lr: at 1e-3 one update of every weight makes the tiny policy deterministic, and
-    # a deterministic policy samples the same actions from any random numbers (the test would then prove nothing)
-    lr = 1e-3 if finetune == "lora" else 1e-4
+    # small learning rates keep the policy stochastic: a policy made deterministic by large steps samples the same
+    # actions from any random numbers, and the test would then prove nothing (full fine-tuning moves every weight)
+    lr = 1e-3 if finetune == "lora" else 1e-5
     base = TrainConfig(**{**TINY, "eval_every": eval_every, "finetune": finetune, "lr": lr}, iterations=3,
                        output_dir=str(tmp_path / "straight"))
     straight = train(base)
@@ -60,7 +60,8 @@ def test_extending_a_finished_run_equals_the_uninterrupted_run(tmp_path, finetun
 def test_a_run_resumed_twice_equals_the_uninterrupted_run(tmp_path, monkeypatch):
     """Three lives: ``--iterations 2`` finishes (and evaluates at its end, which the 4-iteration run does not do);
     ``--resume --iterations 4`` is interrupted in the update of iteration 3; ``--resume`` again runs to the end."""
-    cfg = TrainConfig(**{**TINY, "eval_every": 3}, iterations=4, checkpoint_every=1, output_dir=str(tmp_path / "a"))
+    cfg = TrainConfig(**{**TINY, "eval_every": 3, "lr": 1e-3}, iterations=4, checkpoint_every=1,
+                      output_dir=str(tmp_path / "a"))
     straight = train(cfg)
     assert [("eval_sampled_success_rate" in r) for r in straight] == [False, False, True, True]
 
