@@ -6,11 +6,11 @@ The defaults are the issue's headline setting at notebook scale: household with 
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from gigpo.job_config import JobConfig
 
 NORMS = ("std", "none")
 EPISODE_STATS = ("trajectory", "step")
@@ -20,7 +20,7 @@ LAB_ENV_DEFAULTS: dict[str, dict[str, Any]] = {"household": {"num_receptacles": 
 
 
 @dataclass
-class LabConfig:
+class LabConfig(JobConfig):
     # --- environment -------------------------------------------------------------------------------------------
     env: str = "household"
     """Environment name for ``envs.make`` (any registered env whose ``info`` follows the contract)."""
@@ -172,39 +172,3 @@ class LabConfig:
             shared.pop("similarity")  # estimators without a similarity mode must still accept the default
         return {**applicable_options(name, shared), **self.estimator_options.get(name, {})}
 
-    # --- conversions ---------------------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Each field's docstring (the string literal under it), for ``--help`` and the docs."""
-        import ast
-        import inspect
-        import textwrap
-
-        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
-        docs = {}
-        for node, after in zip(body, body[1:]):
-            if (isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr)
-                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
-                docs[node.target.id] = " ".join(after.value.value.split())
-        return docs
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "LabConfig":
-        """Build from a dict (e.g. papermill parameters); unknown keys raise ``ValueError`` listing the known ones."""
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ValueError(f"unknown LabConfig setting(s) {unknown}; known: {', '.join(cls.field_names())}")
-        return cls(**values)
-
-    def replace(self, **changes: Any) -> "LabConfig":
-        return LabConfig.from_dict({**self.to_dict(), **changes})
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

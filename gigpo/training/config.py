@@ -6,10 +6,10 @@ lr 1e-6, KL 0.01, 150 iterations). Each field's docstring sits right under it.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from gigpo.job_config import JobConfig
 
 BACKENDS = ("hf", "vllm")
 ACTION_MODES = ("free", "choice")
@@ -18,12 +18,14 @@ DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "bfloat16", "float16")
 NORMS = ("std", "none")
 EPISODE_STATS = ("trajectory", "step")
-# Fields that may change when a run is resumed (everything else must match the checkpoint).
-RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress")
+# Fields that may change when a run is resumed (everything else must match the checkpoint): bookkeeping, and the two
+# memory knobs, which change results only at float rounding, so a run that ran out of memory can resume smaller.
+RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress",
+                     "micro_batch_size", "scoring_token_budget")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JobConfig):
     # --- environment -------------------------------------------------------------------------------------------
     env: str = "sokoban"
     """Environment name for ``envs.make`` (built-in or registered with ``envs.register``)."""
@@ -244,42 +246,6 @@ class TrainConfig:
                       episode_stats=self.episode_stats)
         return {**applicable_options(self.estimator, shared), **self.estimator_options}
 
-    # --- conversions ---------------------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Each field's docstring (the string literal under it), for ``--help`` and the docs."""
-        import ast
-        import inspect
-        import textwrap
-
-        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
-        docs = {}
-        for node, after in zip(body, body[1:]):
-            if (isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr)
-                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
-                docs[node.target.id] = " ".join(after.value.value.split())
-        return docs
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        """Build from a dict (e.g. papermill parameters); unknown keys raise ``ValueError`` listing the known ones."""
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ValueError(f"unknown TrainConfig setting(s) {unknown}; known: {', '.join(cls.field_names())}")
-        return cls(**values)
-
-    def replace(self, **changes: Any) -> "TrainConfig":
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def paper(cls, env: str = "household", **overrides: Any) -> "TrainConfig":
