@@ -163,7 +163,31 @@ display(pd.DataFrame({label: {"success": b.success.mean(), "rows": b.num_rows} f
 figures["credit_auc_same_rows"]
 
 # %% [markdown]
-# ## 6 · Where GiGPO helps
+# ## 6 · The successors beside GiGPO: HGPO and GraphGPO
+# Both compute step credit from the same rollouts (`gigpo.estimators`): HGPO groups steps by their recent history
+# of anchor states (the last k anchors equal, k = 1..history_length+1) and averages the group advantages with
+# weights growing in k; GraphGPO builds the group's anchor-state graph and credits a step by how much closer to
+# success (shortest path) its transition moved. They run here in the prior regime on the same paired seeds and the
+# same lr setting; their credit AUC is measured on the same calibrated-prior rows as above.
+
+# %%
+successors = [e for e in ("hgpo", "graphgpo") if e not in cfg.estimators]  # any registered name can be added
+runs = [regimes["from a prior"]]
+if successors:
+    runs.append(run_lab(prior_cfg.replace(estimators=successors,
+                                          output_dir=str(out / "successors") if out else None)))
+keep = ("estimator", *(k for k in comparison_table(runs[0].summary)[0] if k.startswith(("iters_to", "final"))))
+every = {row["estimator"]: {k: row[k] for k in keep} for r in runs for row in comparison_table(r.summary)}
+calibrated = same_rows[next(label for label in same_rows if label.startswith("calibrated"))]
+auc = credit_quality(calibrated, {e: cfg.estimator_kwargs(e) for e in every})
+successor_table = pd.DataFrame([{**row, "credit_auc (calibrated prior rows)": round(auc[e]["auc"], 3)}
+                                for e, row in every.items()])
+if out:
+    successor_table.to_csv(out / "estimators.csv", index=False)
+successor_table
+
+# %% [markdown]
+# ## 7 · Where GiGPO helps
 # **Revisits.** A_S compares steps taken in the same state of the same task, so it needs states that several
 # rollouts visit; small tasks and a prior that keeps rollouts near the expert path give many.
 #
@@ -185,7 +209,7 @@ figures["signal_in_zero_spread"] = plots.lab_curves(
 figures["signal_in_zero_spread"]
 
 # %% [markdown]
-# ## 7 · Where GiGPO does not help
+# ## 8 · Where GiGPO does not help
 # **Sokoban's step penalty with truncation.** Every step costs -0.1 and an episode is cut at the step limit. In a
 # group where every rollout fails, all returns agree (zero spread) yet two visits of one state still differ in
 # their discounted step returns, only by how many steps were left before truncation: A_S is non-zero on most such
@@ -222,7 +246,7 @@ figures["credit_auc_other_envs"] = plots.credit_auc_bars(artefact)
 figures["credit_auc_other_envs"]
 
 # %% [markdown]
-# ## 8 · What this run shows
+# ## 9 · What this run shows
 # Generated from this run's summaries (the 10-seed figures of the issue are in docs/lab.md).
 
 # %%

@@ -40,4 +40,7 @@ def test_credit_lab_notebook_runs_with_small_parameters(tmp_path):
         assert {r["estimator"] for r in rows} == {"gigpo", "grpo", "rloo"}
     table = (run_dir / "comparison.csv").read_text()
     assert all(e in table for e in ("gigpo", "grpo", "rloo"))  # every listed estimator is in the table
+    successors = (run_dir / "estimators.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in successors[1:]] == ["gigpo", "grpo", "rloo", "hgpo", "graphgpo"]
+    assert (run_dir / "successors" / "lab.jsonl").exists()
     assert len(list(run_dir.glob("*.html"))) >= 10
