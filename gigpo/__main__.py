@@ -11,53 +11,18 @@ Other subcommands register in :data:`SUBCOMMANDS` as ``name -> (add_arguments, r
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import typing
-from typing import Any, Callable
+from typing import Callable
 
 from gigpo.training.config import TrainConfig
 
 
-def _parse_optional(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    return lambda text: None if text.lower() in ("none", "null") else kind(text)
-
-
-def _parse_json_dict(text: str) -> dict:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
-
-
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    hints = typing.get_type_hints(TrainConfig)
-    docs = TrainConfig.field_docs()
     parser.add_argument("--preset", choices=("default", "paper"), default="default",
                         help="start from the CPU defaults or the authors' settings (TrainConfig.paper(env))")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output-dir from its checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="delete the run in --output-dir and start over")
-    for name in TrainConfig.field_names():
-        hint = hints[name]
-        flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-        kw: dict[str, Any] = dict(dest=name, default=argparse.SUPPRESS, help=docs.get(name, ""))
-        args = typing.get_args(hint)
-        if hint is bool:
-            kw["action"] = argparse.BooleanOptionalAction
-        elif hint in (int, float, str):
-            kw["type"] = hint
-        elif typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
-                and type(None) in args:
-            kw["type"] = _parse_optional(next(a for a in args if a is not type(None)))
-            kw["metavar"] = "VALUE|none"
-        elif typing.get_origin(hint) is dict:
-            kw["type"] = _parse_json_dict
-            kw["metavar"] = "JSON"
-        elif typing.get_origin(hint) is list:
-            kw["nargs"] = "+"
-        else:  # pragma: no cover - a new field type needs a parser here
-            raise TypeError(f"no command-line parser for TrainConfig.{name}: {hint}")
-        parser.add_argument(*flags, **kw)
+    TrainConfig.add_arguments(parser)
 
 
 def config_from_args(ns: argparse.Namespace) -> TrainConfig:

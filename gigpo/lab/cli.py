@@ -7,26 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import types
-import typing
-from typing import Any
 
 from gigpo.lab.config import LabConfig
-
-
-def _optional(kind):
-    return lambda text: None if text.lower() in ("none", "null") else kind(text)
-
-
-def _json_dict(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {text!r} ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
 
 
 def _lr(text: str) -> float | str:
@@ -39,33 +21,7 @@ def _lr(text: str) -> float | str:
 
 
 def add_lab_arguments(parser: argparse.ArgumentParser) -> None:
-    hints = typing.get_type_hints(LabConfig)
-    docs = LabConfig.field_docs()
-    for name in LabConfig.field_names():
-        hint = hints[name]
-        flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-        kw: dict[str, Any] = dict(dest=name, default=argparse.SUPPRESS, help=docs.get(name, ""))
-        args = typing.get_args(hint)
-        origin = typing.get_origin(hint)
-        if name == "lr":
-            kw.update(type=_lr, metavar="LR|auto")
-        elif hint is bool:
-            kw["action"] = argparse.BooleanOptionalAction
-        elif hint in (int, float, str):
-            kw["type"] = hint
-        elif origin in (typing.Union, types.UnionType) and type(None) in args:
-            inner = next(a for a in args if a is not type(None))
-            if typing.get_origin(inner) is dict:
-                kw.update(type=_optional(_json_dict), metavar="JSON|none")
-            else:
-                kw.update(type=_optional(inner), metavar="VALUE|none")
-        elif origin is dict:
-            kw.update(type=_json_dict, metavar="JSON")
-        elif origin is list:
-            kw.update(nargs="+", type=args[0])
-        else:  # pragma: no cover - a new field type needs a parser here
-            raise TypeError(f"no command-line parser for LabConfig.{name}: {hint}")
-        parser.add_argument(*flags, **kw)
+    LabConfig.add_arguments(parser, special={"lr": dict(type=_lr, metavar="LR|auto")})
 
 
 def config_from_args(ns: argparse.Namespace) -> LabConfig:
