@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from gigpo.estimators import registry
+from gigpo.estimators.batch import episode_returns, prepare_batch
 from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.rollout import ACTIONS, LabBatch, Uniforms, make_runner, play
 
@@ -47,17 +49,11 @@ def credit_auc(advantage: torch.Tensor | np.ndarray, expert: torch.Tensor | np.n
 def zero_spread_rows(group_ids: np.ndarray, traj_ids: np.ndarray, rewards: np.ndarray,
                      tol: float = 1e-9) -> np.ndarray:
     """Per row: is it in a task group whose undiscounted episode returns all agree (within ``tol``)?"""
-    traj = np.asarray(traj_ids)
-    codes, t = np.unique(traj, return_inverse=True)
-    ret = np.bincount(t, weights=np.asarray(rewards, dtype=np.float64), minlength=len(codes))
-    group_of_traj = np.zeros(len(codes), dtype=np.int64)
-    g_codes, g = np.unique(np.asarray(group_ids), return_inverse=True)
-    group_of_traj[t] = g
-    hi = np.full(len(g_codes), -np.inf)
-    lo = np.full(len(g_codes), np.inf)
-    np.maximum.at(hi, group_of_traj, ret)
-    np.minimum.at(lo, group_of_traj, ret)
-    return (hi - lo <= tol)[g]
+    b = prepare_batch(group_ids, traj_ids, rewards)
+    ret = episode_returns(b)
+    hi = torch.full((b.num_groups,), -math.inf, dtype=ret.dtype).scatter_reduce_(0, b.traj_group, ret, "amax")
+    lo = torch.full((b.num_groups,), math.inf, dtype=ret.dtype).scatter_reduce_(0, b.traj_group, ret, "amin")
+    return ((hi - lo) <= tol)[b.group_idx].numpy()
 
 
 def nonzero_step_share(step_adv: torch.Tensor | np.ndarray | None, zero_spread: np.ndarray) -> float | None:
