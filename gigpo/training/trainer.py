@@ -31,6 +31,7 @@ from gigpo.training.checkpoint import latest_checkpoint, load_checkpoint, read_s
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.training.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.host_memory import set_mmap_threshold
 from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
@@ -168,6 +169,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     cfg.validate()
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    set_mmap_threshold(cfg.host_mmap_threshold)  # before the model's first allocations
     dist = Distributed.start(resolve_device(cfg))  # one process, or this rank of a torchrun/accelerate launch
     groups = shard_groups(cfg.num_groups, dist.world_size, dist.rank)  # this rank's task groups (global indices)
     shares = groups_per_rank(cfg.num_groups, dist.world_size)

@@ -1,0 +1,48 @@
+"""How much freed CPU memory the process keeps: glibc's mmap threshold, set from :class:`TrainConfig`.
+
+glibc serves an allocation below its mmap threshold from the heap, and a freed heap block stays with the process
+until the blocks above it are freed too. The threshold also moves: freeing an mmapped block raises it to that
+block's size (up to 32 MiB), so after the first large tensor is freed, every later activation of a few MiB lands in
+the heap. Choice scoring frees and allocates such tensors in a different order in every pass, so the heap fragments
+and the process's RSS climbs far above what is live: one SmolLM2-135M update call on 4 household steps peaks at
+4.07 GiB by default and 1.41 GiB with a fixed 64 KiB threshold, at ~1.5x the seconds, since every large tensor
+then costs fresh zeroed pages (``benchmarks/choice_scoring.py``; docs/training.md). Setting the threshold with
+``mallopt`` also switches the moving threshold off; ``MALLOC_MMAP_THRESHOLD_`` in the environment does the same
+before start-up.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+GLIBC_MAX_THRESHOLD = 32 * 1024 * 1024  # HEAP_MAX / 2 on 64-bit: mallopt refuses larger values
+
+
+@functools.cache
+def _libc():
+    """The C library when it is glibc (the only one with this mallopt parameter), else None."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        libc.gnu_get_libc_version  # noqa: B018 -- present in glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def set_mmap_threshold(threshold: int) -> bool:
+    """Serve CPU allocations of at least ``threshold`` bytes by mmap, returned to the OS when freed.
+
+    ``threshold`` 0 leaves glibc's default (a moving threshold). Returns whether the setting took effect: False on
+    a C library that is not glibc; raises ``ValueError`` for a threshold glibc refuses.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= GLIBC_MAX_THRESHOLD:
+        raise ValueError(f"host_mmap_threshold must be an int in [0, {GLIBC_MAX_THRESHOLD}] bytes, got {threshold!r}")
+    libc = _libc()
+    if threshold == 0 or libc is None:
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, ctypes.c_int(threshold)))
