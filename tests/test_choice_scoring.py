@@ -62,8 +62,9 @@ def test_scores_equal_an_independent_plain_forward(kind, attn, budget):
             assert not logp[s, len(c):].any() and not ent[s, len(c):].any()
 
 
+@pytest.mark.parametrize("recompute", [True, False])
 @pytest.mark.parametrize("budget", [None, 25])  # 25: several passes, each activation-checkpointed
-def test_gradients_equal_those_of_the_plain_forward(budget):
+def test_gradients_equal_those_of_the_plain_forward(budget, recompute):
     prompts, conts, owner = example()
     g = torch.Generator().manual_seed(2)
     weights = torch.randn(len(conts), max(map(len, conts)), generator=g)
@@ -75,7 +76,7 @@ def test_gradients_equal_those_of_the_plain_forward(budget):
 
     def packed(model):
         logp, mask, ent = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, temperature=T,
-                                                 entropy="grad", token_budget=budget)
+                                                 entropy="grad", token_budget=budget, recompute=recompute)
         return (weights * (logp + 0.3 * ent) * mask).sum()
 
     def plain(model):
@@ -199,3 +200,7 @@ def test_under_grad_layers_and_passes_are_recomputed_and_the_switch_is_restored(
         calls.clear()
         continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, token_budget=25)
         assert len(calls) == passes
+    calls.clear()  # recompute=False (activation_checkpointing off): one forward per pass, nothing replayed
+    logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, token_budget=25, recompute=False)
+    logp.sum().backward()
+    assert len(calls) == passes

@@ -195,9 +195,9 @@ def _layer_checkpointing(model):
         base.activation_checkpointing_disable()
 
 
-def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str):
+def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str, recompute: bool = True):
     """Per-token log-probs (and entropies, else an empty tensor) of one pass, flat in ``packed.tok_*`` order."""
-    with _layer_checkpointing(model):  # entered here, so a recompute of the pass in backward checkpoints too
+    with _layer_checkpointing(model) if recompute else contextlib.nullcontext():  # entered here, so a recompute of the pass in backward checkpoints too
         out = model(input_ids=packed.input_ids, attention_mask=packed.attention_mask,
                     position_ids=packed.position_ids, use_cache=False, logits_to_keep=packed.keep)
     logits = out.logits  # (rows, keep, V)
@@ -212,12 +212,14 @@ def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str):
 
 def continuation_log_probs(model, prompts: list[list[int]], continuations: list[list[int]], *, pad_id: int,
                            owner: list[int] | None = None, temperature: float = 1.0, entropy: str = "none",
-                           token_budget: int | None = None):
+                           token_budget: int | None = None, recompute: bool = True):
     """Per-token ``log pi(c_t | prompt, c_<t)`` of each continuation, ``pi = softmax(logits / temperature)``.
 
     ``owner[s]`` is the index of the prompt continuation ``s`` follows (default: one continuation per prompt).
     ``token_budget`` caps the token positions per forward pass (None: a single pass); the result does not depend on
-    it beyond float rounding. Gradients flow to the model (its layers activation-checkpointed, see the module doc).
+    it beyond float rounding. Gradients flow to the model (its layers activation-checkpointed, see the module doc;
+    ``recompute=False`` keeps every activation instead: the same values, ~40% less compute, memory that grows with
+    the whole call rather than one pass).
     ``entropy``: ``"none"``, ``"detached"`` (for metrics) or ``"grad"`` (for an entropy bonus).
     Returns ``(logp, mask, entropy)``, each (continuations, R) with R the longest continuation, right-padded with 0;
     entropy ``None`` when not asked.
@@ -234,15 +236,15 @@ def continuation_log_probs(model, prompts: list[list[int]], continuations: list[
     mask_dtype = _mask_dtype(model)
     # several passes under grad: each is recomputed in backward, so between forward and backward only per-token
     # log-probs are kept and the peak is one pass (with layer checkpointing inside it), whatever the micro-batch
-    recompute = torch.is_grad_enabled() and len(plans) > 1
+    whole_pass = recompute and torch.is_grad_enabled() and len(plans) > 1
     conts, positions, logps, ents = [], [], [], []
     for plan in plans:
         packed = pack_pass(plan, prompts, continuations, pad_id=pad_id, additive_mask_dtype=mask_dtype)
         packed = PackedInputs(*(t.to(device) if isinstance(t, torch.Tensor) else t for t in vars(packed).values()))
-        if recompute:
+        if whole_pass:
             lp, en = checkpoint(_score_pass, model, packed, temperature, entropy, use_reentrant=False)
         else:
-            lp, en = _score_pass(model, packed, temperature, entropy)
+            lp, en = _score_pass(model, packed, temperature, entropy, recompute)
         conts.append(torch.tensor(plan.conts, device=device)[packed.tok_cont])
         positions.append(packed.tok_pos)
         logps.append(lp)

@@ -97,7 +97,8 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
             seed_global_rngs(stream_seed(cfg.seed, "warm_start"))  # its example draws: the same whenever it runs
             losses = supervised_finetune(model, tokenizer, examples, steps=cfg.warm_start_steps, lr=cfg.warm_start_lr,
                                          batch_size=cfg.warm_start_batch, max_grad_norm=cfg.max_grad_norm,
-                                         token_budget=cfg.scoring_token_budget)
+                                         token_budget=cfg.scoring_token_budget,
+                                         recompute=cfg.activation_checkpointing)
             base_source = str(save_warm_start(out_dir, cfg, model, tokenizer, examples=len(examples), losses=losses))
     reference = None
     if cfg.finetune == "lora":

@@ -19,7 +19,7 @@ from gigpo.training.rollout import StepBatch
 
 
 def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, temperature: float, pad_id: int,
-                   entropy: str = "none", token_budget: int | None = None):
+                   entropy: str = "none", token_budget: int | None = None, recompute: bool = True):
     """Log-probs of what each step did, per unit: its response tokens (free) or its chosen action (choice).
 
     Choice mode is a categorical over the admissible actions: each candidate's score is the sum of its token
@@ -32,7 +32,8 @@ def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, tempe
     if mode == "free":
         return continuation_log_probs(model, [batch.prompt_ids[r] for r in rows],
                                       [batch.response_ids[r] for r in rows], pad_id=pad_id,
-                                      temperature=temperature, entropy=entropy, token_budget=token_budget)
+                                      temperature=temperature, entropy=entropy, token_budget=token_budget,
+                                      recompute=recompute)
     keys = [(tuple(batch.prompt_ids[r]), tuple(map(tuple, batch.candidate_ids[r]))) for r in rows]
     first: dict = {}  # decision -> (its index, the first row showing it)
     row_of = torch.tensor([first.setdefault(k, (len(first), r))[0] for k, r in zip(keys, rows)])
@@ -41,7 +42,8 @@ def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, tempe
     slot = [k for r in distinct for k in range(len(batch.candidate_ids[r]))]
     conts = [c for r in distinct for c in batch.candidate_ids[r]]
     token_logp, _, _ = continuation_log_probs(model, [batch.prompt_ids[r] for r in distinct], conts, owner=owner,
-                                              pad_id=pad_id, temperature=temperature, token_budget=token_budget)
+                                              pad_id=pad_id, temperature=temperature, token_budget=token_budget,
+                                              recompute=recompute)
     width = max(len(batch.candidate_ids[r]) for r in distinct)
     scores = torch.full((len(distinct), width), float("-inf"), device=token_logp.device)
     scores = scores.index_put((torch.tensor(owner), torch.tensor(slot)), token_logp.sum(-1))
@@ -94,7 +96,7 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     use_ref = cfg.kl_coef > 0
     single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n_global)
     score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id,
-                 token_budget=cfg.scoring_token_budget)
+                 token_budget=cfg.scoring_token_budget, recompute=cfg.activation_checkpointing)
     old: list[torch.Tensor | None] = [None] * n
     ref: list[torch.Tensor | None] = [None] * n
     with torch.no_grad(), autocast():

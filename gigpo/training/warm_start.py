@@ -59,7 +59,8 @@ def expert_examples(tokenizer, env: str, env_options: dict, task_seeds: list[int
 
 
 def supervised_finetune(model, tokenizer, examples, *, steps: int, lr: float, batch_size: int,
-                        max_grad_norm: float = 1.0, token_budget: int | None = None) -> list[float]:
+                        max_grad_norm: float = 1.0, token_budget: int | None = None,
+                        recompute: bool = True) -> list[float]:
     """``steps`` AdamW steps of token-mean cross-entropy on the targets; returns the loss of each step."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -68,7 +69,8 @@ def supervised_finetune(model, tokenizer, examples, *, steps: int, lr: float, ba
     for _ in range(steps):
         idx = torch.randint(len(examples), (min(batch_size, len(examples)),)).tolist()
         logp, mask, _ = continuation_log_probs(model, [examples[i][0] for i in idx], [examples[i][1] for i in idx],
-                                               pad_id=tokenizer.pad_token_id, token_budget=token_budget)
+                                               pad_id=tokenizer.pad_token_id, token_budget=token_budget,
+                                               recompute=recompute)
         loss = -masked_mean(logp, mask)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
