@@ -77,7 +77,8 @@ class JobConfig:
         for name in cls.field_names():
             hint = hints[name]
             flags = [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
-            kw: dict[str, Any] = dict(dest=name, default=argparse.SUPPRESS, help=docs.get(name, ""))
+            help_text = docs.get(name, "").replace("%", "%%")  # argparse %-formats help texts
+            kw: dict[str, Any] = dict(dest=name, default=argparse.SUPPRESS, help=help_text)
             args, origin = typing.get_args(hint), typing.get_origin(hint)
             if special and name in special:
                 kw.update(special[name])

@@ -78,3 +78,11 @@ def test_python_dash_m_runs_the_lab(tmp_path):
                            str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len((tmp_path / "lab.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("command", ["train", "lab", "demo", "run-notebook"])
+def test_help_of_every_subcommand_prints(command, capsys):
+    """argparse %-formats help texts: a field doc with a bare "%" (e.g. "~40% less") once crashed ``train --help``."""
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([command, "--help"])
+    assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
