@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from gigpo.training.config import TrainConfig
+from gigpo.training.demo import demo_config
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_anchor_grouping.ipynb", "02_advantages.ipynb", "03_training.ipynb", "04_gigpo_vs_grpo.ipynb",
@@ -35,9 +36,10 @@ def assignments(source):
 
 
 def test_training_parameters_mirror_train_config_field_for_field():
+    """Notebook 03 lists every TrainConfig field in order, set to the demo's recipe (the CPU setting that learns)."""
     params = assignments(parameters_cell(read("03_training.ipynb")).source)
-    defaults = [(f.name, f.default if f.default is not dataclasses.MISSING else f.default_factory())
-                for f in dataclasses.fields(TrainConfig)]
+    recipe = demo_config()
+    defaults = [(f.name, getattr(recipe, f.name)) for f in dataclasses.fields(TrainConfig)]
     assert [n for n, _ in params] == [n for n, _ in defaults]
     for (name, value), (_, default) in zip(params, defaults):
         assert value == default and type(value) is type(default), name

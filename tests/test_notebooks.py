@@ -102,7 +102,8 @@ def test_teaching_notebooks_run_and_save_their_figures(tmp_path, name):
 
 @pytest.mark.slow
 def test_training_notebook_writes_metrics_and_curves(tmp_path):
-    run_dir = run_notebook(NOTEBOOKS / "03_training.ipynb", dict(TINY_TRAINING, env="sokoban"), name="t",
+    run_dir = run_notebook(NOTEBOOKS / "03_training.ipynb",
+                           dict(TINY_TRAINING, env="sokoban", env_options={}, warm_start_steps=0), name="t",
                            runs_dir=tmp_path)
     assert not errors(run_dir / "03_training.ipynb")
     metrics = read_metrics(run_dir)
