@@ -22,9 +22,10 @@
 # `output_dir`, then plots success curves with their spread across seeds, a results table (CSV and markdown)
 # and the step-group statistics.
 #
-# **Defaults are a smoke test** (one seed, two iterations, no evaluation) so that CI can run it. The published
-# study (`results/README.md`: household with 6 receptacles and 4 objects, the whole 16-task pool every iteration,
-# the warm-started `tiny-mini`, lr tuned per estimator) is reproduced by
+# **Defaults: one seed of the CPU recipe** (notebook 03's parameters: household with 6 receptacles and 4 objects,
+# the whole 8-task pool x 8 rollouts every iteration, the warm-started `tiny-mini`, 20 iterations), GiGPO and GRPO:
+# a few minutes each on 2 CPU cores. The published study (`results/README.md`: the same recipe, GiGPO, GRPO and
+# RLOO, 3 seeds x 60 iterations, lr tuned per estimator on a separate seed) is reproduced by
 #
 # ```
 # python results/llm_study.py tune && python results/llm_study.py study && python results/llm_study.py report
@@ -41,16 +42,14 @@
 # (`reuse_runs`), so a study can be extended seed by seed. Settings tuned per estimator (the learning rate)
 # go in `estimator_overrides`, e.g. `-p estimator_overrides "{gigpo: {lr: 3.0e-4}, grpo: {lr: 1.0e-4}}"`.
 #
-# The published course-scale study (`results/README.md`) is `bash results/run_study.sh`: it trains the runs two
-# at a time with the CLI and then runs this notebook over them with the same settings.
 
 # %% tags=["parameters"]
 # papermill parameters
 estimators = ["gigpo", "grpo"]        # advantage estimators to compare (TrainConfig.estimator)
 seeds = [0]                           # one training run per estimator and seed
-env = "sokoban"                       # TrainConfig.env
-iterations = 2                        # TrainConfig.iterations of each run
-train_overrides = {"eval_every": 0, "checkpoint_every": 0}  # more TrainConfig fields, the same for every run
+env = "household"                     # TrainConfig.env
+iterations = 20                       # TrainConfig.iterations of each run
+train_overrides = {}                  # more TrainConfig fields over notebook 03's parameters, the same for every run
 estimator_overrides = {}              # TrainConfig fields per estimator (e.g. its tuned lr), over train_overrides
 training_notebook = "03_training.ipynb"  # the notebook that trains (path relative to this notebook)
 output_dir = "runs/gigpo_vs_grpo"     # each run in <output_dir>/<estimator>-seed<seed>/, table and figures here
@@ -97,8 +96,8 @@ runs = {e: [read_metrics(run_dirs[e, s])[:iterations] for s in seeds] for e in e
 # %% [markdown]
 # ## Success rate over training
 #
-# Mean over seeds, with the spread (±1 std with three or more seeds, min-max otherwise). With the defaults
-# (one seed, two iterations) this only shows that the pipeline works; see the study command above.
+# Mean over seeds, with the spread (±1 std with three or more seeds, min-max otherwise). With the defaults (one
+# seed) the curves show one paired run; the study command above gives three seeds and their spread.
 
 # %%
 figures = {"success_rate": plots.curves_with_spread(
