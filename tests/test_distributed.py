@@ -155,8 +155,8 @@ def weights(out: Path, iterations: int) -> dict[str, torch.Tensor]:
     return load_file(out / "checkpoints" / f"iter_{iterations:06d}" / "trainable.safetensors")
 
 
-EPISODE_METRICS = ("success_rate", "mean_return", "mean_length", "invalid_rate", "num_steps", "step_groups",
-                   "step_group_size_per_group", "step_group_size_per_row", "step_group_share_grouped")
+EPISODE_METRICS = ("success_rate", "mean_return", "mean_length", "invalid_rate", "num_steps", "rollout_tokens",
+                   "step_groups", "step_group_size_per_group", "step_group_size_per_row", "step_group_share_grouped")
 ADVANTAGE_METRICS = ("adv_abs", "adv_episode_abs", "adv_step_abs")  # float32 means over rows gathered in rank order
 
 

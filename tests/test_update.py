@@ -268,3 +268,21 @@ def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_ste
         policy_update(model, None, batch, torch.tensor([1.0, -1.0]), cfg, opt, pad_id=tok.pad_token_id)
     hook.remove()
     assert all(torch.equal(p, s) for p, s in zip(trainable, start))  # no step was taken
+
+
+@pytest.mark.parametrize("mode", ["choice", "free"])
+def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, mode):
+    from gigpo.training.distributed import Distributed
+    from gigpo.training.rank_metrics import rollout_metrics
+
+    _, tok = tiny
+    batch = choice_batch(tok) if mode == "choice" else free_batch(tok)
+    batch.episode = {"success_rate": 0.0, "mean_return": 0.0, "mean_length": 1.0}
+    cfg = TrainConfig(action_mode=mode, group_size=len(batch), num_groups=1)
+    stats = rollout_metrics(cfg, batch, torch.zeros(len(batch)), Distributed(), range(0, 1))
+    prompts = sum(len(p) for p in batch.prompt_ids)
+    if mode == "choice":  # every candidate of every step is scored, the chosen one and the others
+        want = prompts + sum(len(c) for step in batch.candidate_ids for c in step)
+    else:
+        want = prompts + sum(len(r) for r in batch.response_ids)
+    assert stats["rollout_tokens"] == want > prompts

@@ -60,14 +60,21 @@ def gather_rows(batch: StepBatch, dist: Distributed, group_offset: int, group_si
 
 def rollout_metrics(cfg: TrainConfig, batch: StepBatch, advantages: torch.Tensor, dist: Distributed,
                     groups: range) -> dict[str, float]:
-    """Episode statistics, invalid rate, step count, |A| and the advantage metrics of the global batch; ``groups``:
-    the global task groups this rank rolled out."""
+    """Episode statistics, invalid rate, step count, rollout tokens, |A| and the advantage metrics of the global
+    batch; ``groups``: the global task groups this rank rolled out.
+
+    ``rollout_tokens`` counts the token positions the rollout policy processed: every step's prompt plus its reply
+    (free mode: the generated tokens) or all its candidates (choice mode), so ``rollout_tokens / time_rollout`` is
+    the rollout's throughput.
+    """
     rows = gather_rows(batch, dist, groups.start, cfg.group_size)
+    replies = batch.response_ids if cfg.action_mode == "free" else [c for cands in batch.candidate_ids for c in cands]
+    [tokens] = dist.sum_floats([float(sum(map(len, batch.prompt_ids)) + sum(map(len, replies)))])
     episode = merge_episode_stats(dist.all_gather_object((batch.episode, len(groups) * cfg.group_size)))
     adv = advantages.detach().float().cpu()
     adv = torch.cat(dist.all_gather_object(adv)) if dist.world_size > 1 else adv
     return {**episode, "invalid_rate": 1.0 - sum(rows.valid) / max(len(rows.valid), 1), "num_steps": len(rows.rewards),
-            "adv_abs": float(adv.abs().mean()), **advantage_metrics(cfg, rows)}
+            "rollout_tokens": int(tokens), "adv_abs": float(adv.abs().mean()), **advantage_metrics(cfg, rows)}
 
 
 def evaluate(cfg: TrainConfig, backend, iteration: int, dist: Distributed | None = None) -> dict[str, float]:

@@ -202,6 +202,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     synced = None  # the policy version the backend holds (None: not synced by this process yet)
     for iteration in bar:
         t_start = time.perf_counter()
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats(device)
         seed_global_rngs(stream_seed(cfg.seed, "global", iteration, dist.rank))  # only for code without a generator
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
         synced = sync_policy(backend, model, iteration, synced)
@@ -234,6 +236,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
         row = {"iteration": iteration, **batch_stats, **update_stats, "lr": lr, "world_size": dist.world_size,
                "groups_per_rank": shares}
+        if device.startswith("cuda"):  # the largest rank's peak of this iteration (rollouts and update)
+            row["gpu_peak_mem_gib"] = max(dist.all_gather_object(torch.cuda.max_memory_allocated(device) / 2**30))
         # 4. evaluation on held-out tasks
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()
