@@ -119,15 +119,20 @@ def train_tokenizer(corpus: str, vocab_size: int = TINY_VOCAB_SIZE):
     return fast
 
 
-def build_tiny_model(out_dir: str | Path, corpus: str, seed: int = 0, model_config: dict | None = None) -> Path:
+def build_tiny_model(out_dir: str | Path, corpus: str, seed: int = 0, model_config: dict | None = None,
+                     vocab_size: int | None = None) -> Path:
     """Train the tokenizer, build the random-weight Qwen2 model and ``save_pretrained`` both into ``out_dir``.
 
-    ``model_config`` holds the Qwen2 sizes (default :data:`TINY_CONFIG`)."""
+    ``model_config`` holds the Qwen2 sizes (default :data:`TINY_CONFIG`). ``vocab_size`` pads the embedding and
+    output layer beyond the tokenizer's ids (unused rows), so a model can have a real model's shape and cost, e.g.
+    Qwen2.5's 151,936 rows; default: the tokenizer's size."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     out_dir = Path(out_dir)
     tokenizer = train_tokenizer(corpus)
-    config = Qwen2Config(vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
+    if vocab_size is not None and vocab_size < len(tokenizer):
+        raise ValueError(f"vocab_size {vocab_size} is below the tokenizer's {len(tokenizer)} ids")
+    config = Qwen2Config(vocab_size=vocab_size or len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, **(model_config or TINY_CONFIG))
     saved_rng = torch.random.get_rng_state()
     torch.manual_seed(seed)  # deterministic weights without disturbing the caller's RNG
