@@ -2,7 +2,8 @@
 
 Definitions (every run plays the whole task pool at every iteration, so success is on a fixed task set):
 - ``success``: the share of the iteration's pool x N rollouts that succeed (training rollouts, sampled at T=1).
-- ``first3`` / ``last3``: mean success over the first / last 3 iterations of a run.
+- ``first3`` / ``last3``: mean success over the first / last 3 iterations of a run; ``mean all``: over all of them
+  (the area under the curve per iteration: "ahead at equal iterations" on average).
 - iterations to a threshold t: the first iteration whose trailing 3-iteration mean success reaches t (None: never).
   The *highest common threshold* is the largest t in 0.30, 0.35, ..., 0.95 that every run of both estimators
   reaches; the speed-up is the ratio of the mean iterations to reach it (GRPO / GiGPO).
@@ -78,6 +79,7 @@ def report(root: Path, estimators) -> None:
             "success first3": mean_std([statistics.mean(v[:WINDOW]) for v in vals]),
             "success last3": mean_std([statistics.mean(v[-WINDOW:]) for v in vals]),
             "rise": mean_std([statistics.mean(v[-WINDOW:]) - statistics.mean(v[:WINDOW]) for v in vals]),
+            "success mean all": mean_std([statistics.mean(v) for v in vals]),
             f"iters to {top}": mean_std([iterations_to(v, top) for v in vals]) if top is not None else "-",
             "grouped": mean_std([statistics.mean(r.get("step_group_share_grouped", 0) for r in rs) for rs in recs]),
             "mean abs A_E": mean_std([statistics.mean(r.get("adv_episode_abs", 0) for r in rs) for rs in recs]),

@@ -117,8 +117,9 @@ class TrainConfig(JobConfig):
     ~40% less compute, memory growing with ``micro_batch_size`` x tokens; fine for the tiny models. Memory only."""
     host_mmap_threshold: int = 65536
     """Bytes: CPU allocations at least this large are mmapped and go back to the OS when freed (glibc's mallopt;
-    set for the whole process when training starts). Keeps the RSS near what is live (SmolLM2-135M update call:
-    1.41 instead of 4.07 GiB peak) at ~1.5x the seconds of that call; 0 leaves glibc's moving default. Memory only."""
+    set for the whole process when training starts, and kept by later runs in it). Keeps the RSS near what is live
+    (SmolLM2-135M update call: 1.41 instead of 4.07 GiB peak) at ~1.5x the seconds of that call; 0 leaves the
+    process's setting as it is (glibc's moving default unless set before). Memory only."""
     clip_ratio: float = 0.2
     """PPO clip epsilon (paper: 0.2)."""
     kl_coef: float = 0.01

@@ -197,7 +197,8 @@ def _layer_checkpointing(model):
 
 def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str, recompute: bool = True):
     """Per-token log-probs (and entropies, else an empty tensor) of one pass, flat in ``packed.tok_*`` order."""
-    with _layer_checkpointing(model) if recompute else contextlib.nullcontext():  # entered here, so a recompute of the pass in backward checkpoints too
+    # entered here, so that a recompute of the whole pass in backward checkpoints its layers too
+    with _layer_checkpointing(model) if recompute else contextlib.nullcontext():
         out = model(input_ids=packed.input_ids, attention_mask=packed.attention_mask,
                     position_ids=packed.position_ids, use_cache=False, logits_to_keep=packed.keep)
     logits = out.logits  # (rows, keep, V)
