@@ -13,7 +13,7 @@ from gigpo.notebook.runner import main, parse_value, run_notebook
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the smallest training that still exercises rollouts, advantages, the update and the metrics file
 TINY_TRAINING = {"iterations": 1, "num_groups": 1, "group_size": 2, "max_steps": 3, "eval_every": 0,
-                 "checkpoint_every": 0, "progress": False}
+                 "checkpoint_every": 0, "warmup_iterations": 0, "progress": False}
 
 
 def errors(path):
