@@ -62,6 +62,12 @@ def rollouts(model, tok, round_: int):
     return batch, expert
 
 
+def mean(values) -> float | None:
+    """Mean over the rounds, leaving out those with no value (None or NaN: no rows of one kind)."""
+    kept = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
 def credit(model, tok, rounds: int) -> dict:
     from gigpo.estimators.gigpo import advantage_details
 
@@ -82,7 +88,6 @@ def credit(model, tok, rounds: int) -> dict:
         zero_share.append(float(zero.mean()))
         success.append(batch.episode["success_rate"])
         out.setdefault("gigpo_zero_spread_nonzero_step", []).append(nonzero_step_share(details.step_adv, zero))
-    mean = lambda v: float(np.nanmean([x for x in v if x is not None])) if any(x is not None for x in v) else None  # noqa: E731
     return {**{f"auc_{k}": mean(out[k]) for k in ESTIMATORS}, "success": mean(success),
             "rows_without_outcome_spread": mean(zero_share),
             "gigpo_zero_spread_nonzero_step": mean(out["gigpo_zero_spread_nonzero_step"])}
