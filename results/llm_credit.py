@@ -15,7 +15,7 @@ household 6/4, the 8-task pool, N = 8, choice mode, T = 1):
    (1 / number of admissible actions), and the mean total-variation distance between p(. | s) over the actions
    every state offers (``go to`` commands) and its average over states (0: the policy ignores the state).
 
-Writes ``results/llm_credit.json`` and prints it.
+Adds each model's figures to ``results/llm_credit.json`` (keeping the models measured before) and prints them.
 """
 from __future__ import annotations
 
@@ -137,13 +137,14 @@ def main(argv=None) -> int:
     ns = parser.parse_args(argv)
     torch.set_num_threads(1)
     assert DEMO_RECIPE["action_mode"] == "choice"
-    result = {}
+    out = RESULTS / "llm_credit.json"
+    result = json.loads(out.read_text()) if out.exists() else {}  # models measured earlier stay, re-measured replace
     for path in ns.models:
         model, tok = load_model_and_tokenizer(path)
         model.eval()
         result[path] = {**credit(model, tok, ns.rounds), **state_dependence(model, tok)}
         print(path, json.dumps(result[path]), flush=True)
-    (RESULTS / "llm_credit.json").write_text(json.dumps(result, indent=1))
+        out.write_text(json.dumps(result, indent=1))
     return 0
 
 
