@@ -220,11 +220,8 @@ class TrainConfig(JobConfig):
             raise ValueError(f"scoring_token_budget must be an int, got {self.scoring_token_budget!r}")
         if not isinstance(self.activation_checkpointing, bool):
             raise ValueError(f"activation_checkpointing must be True or False, got {self.activation_checkpointing!r}")
-        from gigpo.training.host_memory import GLIBC_MAX_THRESHOLD
-        if isinstance(self.host_mmap_threshold, bool) or not isinstance(self.host_mmap_threshold, int) \
-                or not 0 <= self.host_mmap_threshold <= GLIBC_MAX_THRESHOLD:
-            raise ValueError(f"host_mmap_threshold must be an int in [0, {GLIBC_MAX_THRESHOLD}] bytes, "
-                             f"got {self.host_mmap_threshold!r}")
+        from gigpo.training.host_memory import check_mmap_threshold
+        check_mmap_threshold(self.host_mmap_threshold)
         # one forward pass must hold a prompt and its reply (free mode) or a prompt and one candidate (choice mode)
         free = self.action_mode == "free"
         needed = self.max_prompt_tokens + (self.max_new_tokens if free else 1)

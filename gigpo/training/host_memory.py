@@ -34,14 +34,19 @@ def _libc():
     return libc
 
 
+def check_mmap_threshold(threshold: int) -> None:
+    """``ValueError`` unless ``threshold`` is a byte count glibc accepts (0: leave glibc's setting alone)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= GLIBC_MAX_THRESHOLD:
+        raise ValueError(f"host_mmap_threshold must be an int in [0, {GLIBC_MAX_THRESHOLD}] bytes, got {threshold!r}")
+
+
 def set_mmap_threshold(threshold: int) -> bool:
     """Serve CPU allocations of at least ``threshold`` bytes by mmap, returned to the OS when freed.
 
     ``threshold`` 0 leaves glibc's default (a moving threshold). Returns whether the setting took effect: False on
     a C library that is not glibc; raises ``ValueError`` for a threshold glibc refuses.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= GLIBC_MAX_THRESHOLD:
-        raise ValueError(f"host_mmap_threshold must be an int in [0, {GLIBC_MAX_THRESHOLD}] bytes, got {threshold!r}")
+    check_mmap_threshold(threshold)
     libc = _libc()
     if threshold == 0 or libc is None:
         return False

@@ -77,6 +77,11 @@ def rollout_metrics(cfg: TrainConfig, batch: StepBatch, advantages: torch.Tensor
             "rollout_tokens": int(tokens), "adv_abs": float(adv.abs().mean()), **advantage_metrics(cfg, rows)}
 
 
+def eval_task_seeds(cfg: TrainConfig) -> list[int]:
+    """The held-out evaluation tasks: ``eval_tasks`` seeds from ``eval_seed_offset`` on (training never draws them)."""
+    return list(range(cfg.eval_seed_offset, cfg.eval_seed_offset + cfg.eval_tasks))
+
+
 def evaluate(cfg: TrainConfig, backend, iteration: int, dist: Distributed | None = None) -> dict[str, float]:
     """Held-out tasks, greedy (one rollout each) and sampled at ``eval_temperature``; split over the ranks.
 
@@ -84,7 +89,7 @@ def evaluate(cfg: TrainConfig, backend, iteration: int, dist: Distributed | None
     changes nothing that training draws afterwards, and a task samples the same whichever rank plays it.
     """
     dist = dist or Distributed()
-    tasks = list(range(cfg.eval_seed_offset, cfg.eval_seed_offset + cfg.eval_tasks))
+    tasks = eval_task_seeds(cfg)
     mine = shard_groups(cfg.eval_tasks, dist.world_size, dist.rank, allow_empty=True)
     out = {}
     for name, greedy in (("greedy", True), ("sampled", False)):

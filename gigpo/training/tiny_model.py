@@ -132,8 +132,9 @@ def build_tiny_model(out_dir: str | Path, corpus: str, seed: int = 0, model_conf
     tokenizer = train_tokenizer(corpus)
     if vocab_size is not None and vocab_size < len(tokenizer):
         raise ValueError(f"vocab_size {vocab_size} is below the tokenizer's {len(tokenizer)} ids")
-    config = Qwen2Config(vocab_size=vocab_size or len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, **(model_config or TINY_CONFIG))
+    config = Qwen2Config(vocab_size=vocab_size or len(tokenizer), bos_token_id=None,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         **(model_config or TINY_CONFIG))
     saved_rng = torch.random.get_rng_state()
     torch.manual_seed(seed)  # deterministic weights without disturbing the caller's RNG
     model = Qwen2ForCausalLM(config)

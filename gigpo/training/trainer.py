@@ -35,7 +35,8 @@ from gigpo.training.host_memory import set_mmap_threshold
 from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
-from gigpo.training.rank_metrics import advantage_metrics, evaluate, rollout_metrics  # noqa: F401 (re-exported)
+from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
+    advantage_metrics, eval_task_seeds, evaluate, rollout_metrics)
 from gigpo.training.rollout import StepBatch, collect_rollouts
 from gigpo.training.seeds import SamplingStreams, seed_global_rngs, stream_seed, torch_generator
 from gigpo.training.update import policy_update
@@ -60,10 +61,6 @@ def train_task_seeds(cfg: TrainConfig, iteration: int, count: int | None = None,
         return [int(s) for s in rng.integers(0, cfg.eval_seed_offset, size=count)]
     passes = [rng.permutation(cfg.task_pool) for _ in range(-(-count // cfg.task_pool))]
     return [int(s) for s in np.concatenate(passes)[:count]]
-
-
-def eval_task_seeds(cfg: TrainConfig) -> list[int]:
-    return list(range(cfg.eval_seed_offset, cfg.eval_seed_offset + cfg.eval_tasks))
 
 
 # --- model setup -----------------------------------------------------------------------------------------------------
