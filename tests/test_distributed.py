@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.distributed import Distributed, global_row_index, groups_per_rank, shard_groups
 from gigpo.training.models import load_model_and_tokenizer
 from gigpo.training.policy_backends import HFBackend
@@ -191,7 +192,79 @@ def test_a_two_process_run_resumed_equals_the_uninterrupted_one(runs, tmp_path):
     out = tmp_path / "resumed"
     gigpo_train(out, "--iterations", "1", procs=2)
     gigpo_train(out, "--iterations", "2", "--resume", procs=2)
-    drop = lambda rs: [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rs]  # noqa: E731
-    assert drop(rows(out)) == drop(rows(runs / "two"))
+    assert without_measurements(rows(out)) == without_measurements(rows(runs / "two"))
     a = (out / "final" / "adapter_model.safetensors").read_bytes()
     assert a == (runs / "two" / "final" / "adapter_model.safetensors").read_bytes()
+
+
+# --- FSDP (full fine-tuning sharded over the ranks) ------------------------------------------------------------------
+# Full fine-tuning with the KL reference (sharded too), in minibatches of 5 of the 12 rows (rank 0 plays rows 0-5, rank
+# 1 rows 6-11). The keyed shuffle of iteration 0 gives the minibatches [4, 1], [0, 5] and [2, 0] rows of (rank 0, rank
+# 1): each rank meets a minibatch without rows of its own, which the lock-step phases must survive.
+FSDP = ["--finetune", "full", "--minibatch-size", "5"]
+
+
+def test_fsdp_is_refused_where_it_cannot_run():
+    from gigpo.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="fsdp shards full fine-tuning with the hf backend"):
+        TrainConfig(fsdp=True)  # finetune defaults to lora
+    with pytest.raises(ValueError, match="fsdp shards the model over several processes; start the run with a launcher"):
+        Distributed.start("cpu", fsdp=True)
+
+
+@pytest.fixture(scope="module")
+def fsdp_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fsdp")
+    gigpo_train(root / "one", "--iterations", "2", *FSDP)
+    gigpo_train(root / "two", "--iterations", "2", "--fsdp", *FSDP, procs=2)
+    return root
+
+
+def optimizer_state(out: Path, iterations: int) -> dict:
+    return torch.load(out / "checkpoints" / f"iter_{iterations:06d}" / "optimizer.pt", weights_only=False)
+
+
+@pytest.mark.slow
+def test_fsdp_shards_the_model_and_reaches_the_weights_of_one_process(fsdp_runs):
+    one, two = rows(fsdp_runs / "one"), rows(fsdp_runs / "two")
+    [whole] = one[0]["params_per_rank"]
+    shards = two[0]["params_per_rank"]
+    assert sum(shards) == whole and max(shards) < 0.55 * whole  # each rank stores about half, not a replica
+    assert [r["update_steps"] for r in one] == [r["update_steps"] for r in two] == [3, 3]
+    for key in EPISODE_METRICS:
+        assert two[0][key] == pytest.approx(one[0][key], rel=1e-12), key
+    for key in ("pg_loss", "kl", "entropy", "grad_norm"):
+        assert [r[key] for r in two] == pytest.approx([r[key] for r in one], rel=1e-4, abs=1e-6), key
+    for it in (1, 2):  # the checkpoints hold whole tensors in the one-process layout, whoever wrote them
+        w1, w2 = weights(fsdp_runs / "one", it), weights(fsdp_runs / "two", it)
+        assert w1.keys() == w2.keys()
+        assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-5
+        o1, o2 = optimizer_state(fsdp_runs / "one", it), optimizer_state(fsdp_runs / "two", it)
+        assert o1["state"].keys() == o2["state"].keys() and o1["param_groups"] == o2["param_groups"]
+        for i in o1["state"]:
+            assert float(o1["state"][i]["step"]) == float(o2["state"][i]["step"]) == 3 * it
+            for moment in ("exp_avg", "exp_avg_sq"):
+                assert o2["state"][i][moment].shape == o1["state"][i][moment].shape
+                assert torch.allclose(o2["state"][i][moment], o1["state"][i][moment], rtol=1e-3, atol=1e-7)
+    f1 = load_file(fsdp_runs / "one" / "final" / "model.safetensors")
+    f2 = load_file(fsdp_runs / "two" / "final" / "model.safetensors")
+    assert f1.keys() == f2.keys() and max(float((f1[k] - f2[k]).abs().max()) for k in f1) < 1e-5
+
+
+@pytest.mark.slow
+def test_fsdp_resume_is_exact_and_its_checkpoint_resumes_without_sharding(fsdp_runs, tmp_path):
+    import shutil
+
+    out, plain = tmp_path / "resumed", tmp_path / "plain"
+    gigpo_train(out, "--iterations", "1", "--fsdp", *FSDP, procs=2)
+    shutil.copytree(out, plain)
+    gigpo_train(out, "--iterations", "2", "--resume", "--fsdp", *FSDP, procs=2)
+    assert without_measurements(rows(out)) == without_measurements(rows(fsdp_runs / "two"))
+    assert (out / "final" / "model.safetensors").read_bytes() == \
+        (fsdp_runs / "two" / "final" / "model.safetensors").read_bytes()
+    # the sharded run's checkpoint, continued by one process without sharding: the one-process run's weights
+    gigpo_train(plain, "--iterations", "2", "--resume", *FSDP)
+    assert rows(plain)[1]["world_size"] == 1
+    w1, w2 = weights(fsdp_runs / "one", 2), weights(plain, 2)
+    assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-5

@@ -7,6 +7,7 @@ in the shorter run, or a checkpoint, cannot shift the rollouts that follow.
 import pytest
 
 import gigpo.training.trainer as trainer_module
+from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import read_metrics, train
 from tests.test_trainer import TINY  # registers the "corridor" env
@@ -15,8 +16,8 @@ FINAL_FILE = {"lora": "adapter_model.safetensors", "full": "model.safetensors"}
 
 
 def training_rows(rows):
-    """Metrics rows without the wall-clock timings (the only fields allowed to differ between runs)."""
-    return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rows]
+    """Metrics rows without the timings and memory peaks (the only fields allowed to differ between runs)."""
+    return without_measurements(rows)
 
 
 def without_eval(row):

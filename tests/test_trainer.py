@@ -16,6 +16,7 @@ import envs
 import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
+from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
 from gigpo.training.models import load_model_and_tokenizer
@@ -206,7 +207,7 @@ def test_warm_start_teaches_the_expert_action(tiny):
 
 # --- the loop ------------------------------------------------------------------------------------------------------
 def comparable(rows):
-    return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rows]
+    return without_measurements(rows)
 
 
 def test_resume_equals_an_uninterrupted_run_and_overwrite_starts_over(tmp_path, monkeypatch):

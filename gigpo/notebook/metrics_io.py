@@ -48,6 +48,14 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def without_measurements(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without what measures the machine rather than the run (wall-clock ``time_*`` and the memory peaks
+    ``*_peak_mem_gib``): what two runs of the same settings must agree on exactly (a resumed run and an
+    uninterrupted one, or two runs with the same seed)."""
+    return [{k: v for k, v in r.items() if not (k.startswith("time_") or k.endswith("_peak_mem_gib"))}
+            for r in records]
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from gigpo.training import sharding
 from gigpo.training.models import load_trainable_state_dict, trainable_state_dict
 
 
@@ -38,9 +39,20 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
     return Path(output_dir) / "checkpoints"
 
 
+def checkpoint_states(model, optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """``(trainable weights, optimizer state)`` as a checkpoint holds them: whole, in the one-process layout, also
+    for a sharded model (then every rank must call it: it gathers), so any number of processes can resume them."""
+    if sharding.is_sharded(model):
+        return sharding.full_trainable_state(model), sharding.full_optimizer_state(model, optimizer)
+    return trainable_state_dict(model), optimizer.state_dict()
+
+
 def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimizer, config: dict,
-                    keep: int = 2) -> Path:
-    """Save after ``iterations_done`` iterations; keeps the ``keep`` most recent checkpoints (this one included)."""
+                    keep: int = 2, states: tuple[dict, dict] | None = None) -> Path:
+    """Save after ``iterations_done`` iterations; keeps the ``keep`` most recent checkpoints (this one included).
+
+    ``states``: :func:`checkpoint_states` already gathered (a sharded model: every rank gathers, one writes).
+    """
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise ValueError(f"keep must be an int >= 1 (the checkpoint just written is always kept), got {keep!r}")
     root = checkpoint_dir(output_dir)
@@ -49,8 +61,9 @@ def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimiz
     tmp = root / f".tmp_iter_{iterations_done:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.contiguous() for k, v in trainable_state_dict(model).items()}, tmp / "trainable.safetensors")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    weights, optimizer_state = states if states is not None else checkpoint_states(model, optimizer)
+    save_file({k: v.contiguous() for k, v in weights.items()}, tmp / "trainable.safetensors")
+    torch.save(optimizer_state, tmp / "optimizer.pt")
     torch.save(rng_states(), tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({"iterations_done": iterations_done, "config": config}, indent=2))
     shutil.rmtree(final, ignore_errors=True)
@@ -77,9 +90,16 @@ def read_state(path: str | Path) -> dict:
 
 
 def load_checkpoint(path: str | Path, model, optimizer) -> int:
-    """Restore weights, optimizer and RNG states from ``path``; returns the number of iterations already done."""
+    """Restore weights, optimizer and RNG states from ``path``; returns the number of iterations already done.
+
+    A sharded model takes its shard of the whole tensors (every rank reads the files)."""
     path = Path(path)
-    load_trainable_state_dict(model, load_file(path / "trainable.safetensors"))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
+    weights = load_file(path / "trainable.safetensors")
+    optimizer_state = torch.load(path / "optimizer.pt", weights_only=False)
+    if sharding.is_sharded(model):
+        sharding.load_full_state(model, optimizer, weights, optimizer_state)
+    else:
+        load_trainable_state_dict(model, weights)
+        optimizer.load_state_dict(optimizer_state)
     set_rng_states(torch.load(path / "rng.pt", weights_only=False))
     return int(read_state(path)["iterations_done"])

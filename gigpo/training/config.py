@@ -18,11 +18,11 @@ DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "bfloat16", "float16")
 NORMS = ("std", "none")
 EPISODE_STATS = ("trajectory", "step")
-# Fields that may change when a run is resumed (everything else must match the checkpoint): bookkeeping, and the two
+# Fields that may change when a run is resumed (everything else must match the checkpoint): bookkeeping, and the
 # memory knobs, which change results only at float rounding, so a run that ran out of memory can resume smaller.
 RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress",
                      "micro_batch_size", "scoring_token_budget", "host_mmap_threshold",
-                     "activation_checkpointing")
+                     "activation_checkpointing", "fsdp")
 
 
 @dataclass
@@ -120,6 +120,11 @@ class TrainConfig(JobConfig):
     set for the whole process when training starts, and kept by later runs in it). Keeps the RSS near what is live
     (SmolLM2-135M update call: 1.41 instead of 4.07 GiB peak) at ~1.5x the seconds of that call; 0 leaves the
     process's setting as it is (glibc's moving default unless set before). Memory only."""
+    fsdp: bool = False
+    """Under a launcher with several processes: shard the weights, gradients and optimizer state over them (torch
+    FSDP2; full fine-tuning, hf backend) instead of a replica per process; ``accelerate launch`` with an FSDP config
+    turns it on too. The same numbers as data parallel, at float rounding; checkpoints are the same files either way.
+    Memory only (docs/scale.md)."""
     clip_ratio: float = 0.2
     """PPO clip epsilon (paper: 0.2)."""
     kl_coef: float = 0.01
@@ -240,6 +245,12 @@ class TrainConfig(JobConfig):
         if self.backend == "vllm" and self.action_mode == "choice":
             raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
                              "with backend='vllm'")
+        if not isinstance(self.fsdp, bool):
+            raise ValueError(f"fsdp must be True or False, got {self.fsdp!r}")
+        if self.fsdp and (self.finetune != "full" or self.backend != "hf"):
+            raise ValueError(f"fsdp shards full fine-tuning with the hf backend (finetune='full', backend='hf'), got "
+                             f"finetune={self.finetune!r}, backend={self.backend!r}; LoRA trains a small adapter on "
+                             "a frozen base, for which data parallel (fsdp=False) is the right choice")
         if self.device == "cpu" and self.dtype == "float16":
             raise ValueError("dtype float16 is not supported for training on CPU; use float32 (or bfloat16)")
         if not isinstance(self.estimator_options, dict):

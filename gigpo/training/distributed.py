@@ -74,27 +74,33 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     device: str = "cpu"
+    fsdp: bool = False
+    """Shard the model over the ranks (``sharding.py``) instead of holding a replica on each."""
     accelerator: Any = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, device: str) -> "Distributed":
+    def start(cls, device: str, fsdp: bool = False) -> "Distributed":
         """One process: nothing to set up. Under a launcher: an ``accelerate.Accelerator`` (gloo on CPU, NCCL on GPU).
 
         ``device`` is the resolved single-process choice (``cpu`` or ``cuda``); under a launcher each rank then uses
-        the Accelerator's device (``cuda:<local rank>`` on GPUs).
+        the Accelerator's device (``cuda:<local rank>`` on GPUs). ``fsdp`` asks for sharding (``TrainConfig.fsdp``);
+        an accelerate config with FSDP (``accelerate launch --use_fsdp``, GPUs) asks for it too.
         """
         if launched_world_size() == 1:
+            if fsdp:
+                raise ValueError("fsdp shards the model over several processes; start the run with a launcher "
+                                 "(torchrun --nproc_per_node K or accelerate launch --num_processes K), or drop fsdp")
             return cls(device=device)
         from accelerate import Accelerator
         from accelerate.utils import DistributedType
 
         accelerator = Accelerator(cpu=device == "cpu")
         kind = accelerator.distributed_type
-        if kind not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU):
-            raise ValueError(f"distributed training supports data parallelism (MULTI_CPU, MULTI_GPU); the launcher "
-                             f"asked for {kind}. FSDP/DeepSpeed sharding is not supported by the gigpo trainer yet")
+        if kind not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU, DistributedType.FSDP):
+            raise ValueError(f"distributed training supports data parallelism (MULTI_CPU, MULTI_GPU) and FSDP; the "
+                             f"launcher asked for {kind}. DeepSpeed is not supported by the gigpo trainer")
         return cls(rank=accelerator.process_index, world_size=accelerator.num_processes,
-                   device=str(accelerator.device), accelerator=accelerator)
+                   device=str(accelerator.device), fsdp=fsdp or kind == DistributedType.FSDP, accelerator=accelerator)
 
     @property
     def is_main(self) -> bool:

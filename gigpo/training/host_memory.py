@@ -51,3 +51,15 @@ def set_mmap_threshold(threshold: int) -> bool:
     if threshold == 0 or libc is None:
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, ctypes.c_int(threshold)))
+
+
+def peak_resident_gib() -> float:
+    """This process's peak resident memory so far, in GiB (``getrusage``; 0.0 where the platform has none)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0.0
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / (2**30 if sys.platform == "darwin" else 2**20)

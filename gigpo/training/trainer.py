@@ -10,13 +10,15 @@ Read top to bottom like a CleanRL script::
 
 Usage: ``train(TrainConfig(env="sokoban", estimator="gigpo"))`` or ``python -m gigpo train --env sokoban``; under
 ``torchrun`` or ``accelerate launch`` the same loop runs data-parallel, each rank on its share of the task groups
-(``distributed.py``, docs/scale.md). Every random draw is keyed by (seed, iteration, task group, purpose)
-(``seeds.py``), so resuming, evaluating or the number of processes never changes what is sampled.
+(``distributed.py``; with ``fsdp`` the model is sharded over the ranks, ``sharding.py``; docs/scale.md). Every
+random draw is keyed by (seed, iteration, task group, purpose) (``seeds.py``), so resuming, evaluating or the
+number of processes never changes what is sampled.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import time
 import warnings
@@ -27,11 +29,12 @@ import torch
 
 from envs import GroupRunner
 from gigpo.estimators import registry
-from gigpo.training.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
+from gigpo.training import sharding
+from gigpo.training.checkpoint import checkpoint_states, latest_checkpoint, load_checkpoint, read_state, save_checkpoint
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.training.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
-from gigpo.training.host_memory import set_mmap_threshold
+from gigpo.training.host_memory import peak_resident_gib, set_mmap_threshold
 from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
@@ -168,7 +171,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_mmap_threshold(cfg.host_mmap_threshold)  # before the model's first allocations
-    dist = Distributed.start(resolve_device(cfg))  # one process, or this rank of a torchrun/accelerate launch
+    dist = Distributed.start(resolve_device(cfg), fsdp=cfg.fsdp)  # one process, or a rank of a launch
+    if dist.fsdp and not cfg.fsdp:  # asked for by the accelerate config: checked and recorded like the flag
+        cfg = dataclasses.replace(cfg, fsdp=True)
     groups = shard_groups(cfg.num_groups, dist.world_size, dist.rank)  # this rank's task groups (global indices)
     shares = groups_per_rank(cfg.num_groups, dist.world_size)
     ckpt = dist.on_main(lambda: _prepare_output(cfg, out_dir, resume, overwrite))
@@ -179,6 +184,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     model, tokenizer, reference, base_source = build_policy(cfg, out_dir, device)
     if cfg.warm_start_steps and dist.is_main:
         dist.barrier()
+    if dist.fsdp:  # every rank loaded the same weights; each keeps its shard (sharding.py: the lock-step phases)
+        model = sharding.shard_model(model, device, dist.world_size)
+        reference = reference and sharding.shard_model(reference, device, dist.world_size)
+    stored = dist.all_gather_object(sharding.stored_parameters(model))  # a metric: was the model sharded?
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
     backend = make_backend(cfg, model, tokenizer, base_source, out_dir)
@@ -205,11 +214,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
         synced = sync_policy(backend, model, iteration, synced)
         runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
-        batch, seconds = collect_rollouts(backend, runner, train_task_seeds(cfg, iteration)[groups.start:groups.stop],
-                                          mode=cfg.action_mode, temperature=cfg.temperature,
-                                          max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
-                                          invalid_penalty=cfg.invalid_penalty,
-                                          streams=SamplingStreams(cfg.seed, "rollout", iteration, groups.start))
+        with sharding.gathered(model):  # FSDP: whole weights while ranks play their own numbers of steps
+            batch, seconds = collect_rollouts(
+                backend, runner, train_task_seeds(cfg, iteration)[groups.start:groups.stop], mode=cfg.action_mode,
+                temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
+                invalid_penalty=cfg.invalid_penalty, streams=SamplingStreams(cfg.seed, "rollout", iteration,
+                                                                             groups.start))
         # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
         t0 = time.perf_counter()
         advantages = compute_advantages(cfg, batch)
@@ -232,14 +242,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
         row = {"iteration": iteration, **batch_stats, **update_stats, "lr": lr, "world_size": dist.world_size,
-               "groups_per_rank": shares}
+               "groups_per_rank": shares, "params_per_rank": stored}
+        row["host_peak_mem_gib"] = max(dist.all_gather_object(peak_resident_gib()))
         if device.startswith("cuda"):  # the largest rank's peak of this iteration (rollouts and update)
             row["gpu_peak_mem_gib"] = max(dist.all_gather_object(torch.cuda.max_memory_allocated(device) / 2**30))
         # 4. evaluation on held-out tasks
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()
             synced = sync_policy(backend, model, iteration + 1, synced)  # the updated weights (vllm holds a copy)
-            row.update(evaluate(cfg, backend, iteration, dist))
+            with sharding.gathered(model):
+                row.update(evaluate(cfg, backend, iteration, dist))
             seconds["eval"] = time.perf_counter() - t0
         seconds["iteration"] = time.perf_counter() - t_start
         row.update({f"time_{k}": v for k, v in seconds.items()})
@@ -250,12 +262,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
         # 5. checkpoint
         done = iteration + 1
-        if dist.is_main and (done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0)):
-            save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints)
+        if done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
+            states = checkpoint_states(model, optimizer) if dist.fsdp or dist.is_main else None  # FSDP: all gather
+            if dist.is_main:
+                save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints,
+                                states=states)
 
+    whole = sharding.full_trainable_state(model) if dist.fsdp else None  # every rank gathers, rank 0 writes
     if dist.is_main:
         final = out_dir / "final"
-        model.save_pretrained(final)  # the LoRA adapter (peft) or the full model
+        model.save_pretrained(final, state_dict=whole)  # the LoRA adapter (peft) or the full model
         tokenizer.save_pretrained(final)
     dist.barrier()  # no rank leaves before the final model is on disk
     dist.close()

@@ -7,10 +7,12 @@ gradient steps with a token-mean loss over each minibatch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 
 import torch
 
+from gigpo.training import sharding
 from gigpo.training.config import TrainConfig
 from gigpo.training.distributed import Distributed, global_row_index
 from gigpo.training.policy_backends import continuation_log_probs
@@ -88,6 +90,8 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     so they hold the same rows whatever K is; each rank runs its own rows of a minibatch, weighted by
     ``1 / (units of the whole minibatch)`` (unit counts summed over ranks), and the gradients are then summed over
     ranks: the loss stays a token-mean over the global minibatch. Statistics are summed over ranks too.
+    A sharded model (FSDP, ``sharding.py``) runs each minibatch as a gathered phase and sums the gradients in one
+    reducing backward instead; each rank then steps on its shard.
     """
     n = len(batch)
     dist = dist or Distributed()
@@ -99,7 +103,7 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
                  token_budget=cfg.scoring_token_budget, recompute=cfg.activation_checkpointing)
     old: list[torch.Tensor | None] = [None] * n
     ref: list[torch.Tensor | None] = [None] * n
-    with torch.no_grad(), autocast():
+    with torch.no_grad(), autocast(), sharding.gathered(model, reference):
         for rows in _chunks(list(range(n)), cfg.micro_batch_size):
             if not single_step:
                 logp, mask, _ = unit_log_probs(model, batch, rows, **score)
@@ -118,6 +122,43 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     sums = {"pg_loss": 0.0, "clip_frac": 0.0, "approx_kl": 0.0, "kl": 0.0, "entropy": 0.0, "grad_norm": 0.0}
     units_seen = minibatches = 0
     early_stopped = False
+
+    def accumulate(mb_rows: list[int], mb_units: float) -> tuple[float, str]:
+        """Backward over this rank's rows of a minibatch, in micro-batches; returns (its share of the minibatch's
+        approx KL, a non-finite loss's description or "")."""
+        nonlocal units_seen
+        mb_kl, bad_loss = 0.0, ""
+        for rows in _chunks(mb_rows, cfg.micro_batch_size):
+            with autocast():
+                logp, mask, ent = unit_log_probs(model, batch, rows, **score,
+                                                 entropy="grad" if cfg.entropy_coef > 0 else "detached")
+            logp, width = logp.float(), logp.shape[1]
+            if single_step:  # the policy has not moved yet: old == current, exactly
+                for j, r in enumerate(rows):
+                    old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
+            terms = policy_loss(
+                logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
+                clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
+                kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
+            units = float(mask.sum())
+            if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
+                bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
+                            f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
+            (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
+            for k in ("pg_loss", "clip_frac", "kl", "entropy"):
+                sums[k] += float(getattr(terms, k)) * units
+            sums["approx_kl"] += float(terms.approx_kl_old) * units
+            mb_kl += float(terms.approx_kl_old) * units / mb_units
+            units_seen += units
+        return mb_kl, bad_loss
+
+    def zero_loss(rows: list[int]) -> torch.Tensor:
+        """A forward pass over ``rows`` whose loss has an exactly zero gradient (FSDP's reducing backward)."""
+        with autocast():
+            logp, _, _ = unit_log_probs(model, batch, rows, **score)
+        return (logp.float().masked_fill(~torch.isfinite(logp), 0.0) * 0.0).sum()
+
+    sharded = sharding.is_sharded(model)
     model.train()
     for _ in range(cfg.ppo_epochs):
         order = torch.randperm(n_global, generator=shuffle).tolist()
@@ -127,37 +168,18 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
                 [sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)])
             if cfg.action_mode == "choice":  # repeated decisions into one micro-batch: scored once (unit_log_probs)
                 mb_rows = sorted(mb_rows, key=lambda r: batch.prompt_ids[r])
-            mb_kl = 0.0
-            bad_loss = ""
             optimizer.zero_grad(set_to_none=True)
-            for rows in _chunks(mb_rows, cfg.micro_batch_size):
-                with autocast():
-                    logp, mask, ent = unit_log_probs(model, batch, rows, **score,
-                                                     entropy="grad" if cfg.entropy_coef > 0 else "detached")
-                logp, width = logp.float(), logp.shape[1]
-                if single_step:  # the policy has not moved yet: old == current, exactly
-                    for j, r in enumerate(rows):
-                        old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
-                terms = policy_loss(
-                    logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
-                    clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
-                    kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
-                units = float(mask.sum())
-                if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
-                    bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
-                                f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
-                (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
-                for k in ("pg_loss", "clip_frac", "kl", "entropy"):
-                    sums[k] += float(getattr(terms, k)) * units
-                sums["approx_kl"] += float(terms.approx_kl_old) * units
-                mb_kl += float(terms.approx_kl_old) * units / mb_units
-                units_seen += units
+            with sharding.gathered(model):  # FSDP: the weights stay whole for this rank's passes, however many
+                mb_kl, bad_loss = accumulate(mb_rows, mb_units)
+                if sharded:  # every rank reduces once, the early stop's minibatch too
+                    sharding.reduce_gradients(model, functools.partial(zero_loss, mb_rows[:1] or [0]))
             [mb_kl] = dist.sum_floats([mb_kl])  # every rank takes the same early-stop decision
             if cfg.target_kl is not None and mb_kl > cfg.target_kl:  # PPO's early stop: this step is not taken
                 early_stopped = True
                 break
-            dist.sum_gradients_(params)  # identical summed gradients on every rank: the replicas stay identical
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
+            if not sharded:
+                dist.sum_gradients_(params)  # identical summed gradients on every rank: the replicas stay identical
+            grad_norm = sharding.grad_norm_value(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
             if bad_loss or not math.isfinite(grad_norm):  # before the step: NaN weights are never made, nor saved
                 raise FloatingPointError(f"{bad_loss or 'non-finite gradient'} (gradient norm {grad_norm}); "
                                          "the optimizer step was not taken")
