@@ -18,7 +18,6 @@ import sys
 
 import torch
 
-import envs
 from gigpo.lab import credit_quality as lab_credit_quality
 from gigpo.lab import policy_batch
 
@@ -40,33 +39,16 @@ def credit_quality() -> dict:
 
 
 def state_dependence(model_dir: str) -> dict:
+    from gigpo.training.expert_path import expert_path_choices
     from gigpo.training.models import load_model_and_tokenizer
-    from gigpo.training.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-    from gigpo.training.prompts import chat_text, format_prompt
 
     model, tok = load_model_and_tokenizer(model_dir)
     model.eval()
-    dists, expert_p = [], []
-    for seed in range(POOL):
-        env = envs.make(ENV, **ENV_OPTIONS)
-        obs, info = env.reset(seed=seed)
-        while info["expert_action"] is not None:
-            acts = list(info["admissible_actions"])
-            prompt = encode_prompt(tok, chat_text(tok, format_prompt(info["task"], obs, acts, [], history_length=0,
-                                                                     mode="choice")), 2048)
-            conts = [encode_candidate(tok, a) for a in acts]
-            with torch.no_grad():
-                lp, _, _ = continuation_log_probs(model, [prompt], conts, owner=[0] * len(acts),
-                                                  pad_id=tok.pad_token_id)
-            p = torch.softmax(lp.sum(-1), 0)
-            dists.append(p)
-            expert_p.append(float(p[acts.index(info["expert_action"])]))
-            obs, _, term, trunc, info = env.step(info["expert_action"])
-            if term or trunc:
-                break
-    d = torch.stack(dists)
+    states = expert_path_choices(model, tok, ENV, ENV_OPTIONS, range(POOL))
+    d = torch.stack([s.probs for s in states])  # sokoban offers the same 4 moves in every state
     tv = 0.5 * (d - d.mean(0)).abs().sum(1)
-    return {"states": len(dists), "tv_to_mean": float(tv.mean()), "p_expert": sum(expert_p) / len(expert_p),
+    return {"states": len(states), "tv_to_mean": float(tv.mean()),
+            "p_expert": sum(s.p_expert for s in states) / len(states),
             "mean_dist": [round(float(x), 3) for x in d.mean(0)]}
 
 

@@ -94,37 +94,21 @@ def credit(model, tok, rounds: int) -> dict:
 
 
 def state_dependence(model, tok) -> dict:
-    from gigpo.training.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-    from gigpo.training.prompts import chat_text, format_prompt
+    from gigpo.training.expert_path import expert_path_choices
 
     cfg = demo_config()
-    p_expert, chance, go_dists = [], [], []
-    for task in range(cfg.task_pool):
-        env = envs.make(cfg.env, **cfg.env_options)
-        obs, info = env.reset(seed=task)
-        while info["expert_action"] is not None:
-            acts = list(info["admissible_actions"])
-            prompt = encode_prompt(tok, chat_text(tok, format_prompt(info["task"], obs, acts, [], history_length=0,
-                                                                     mode="choice")), cfg.max_prompt_tokens)
-            with torch.no_grad():
-                lp, _, _ = continuation_log_probs(model, [prompt], [encode_candidate(tok, a) for a in acts],
-                                                  owner=[0] * len(acts), pad_id=tok.pad_token_id)
-            p = torch.softmax(lp.sum(-1), 0)
-            p_expert.append(float(p[acts.index(info["expert_action"])]))
-            chance.append(1.0 / len(acts))
-            go = sorted((a, float(p[i])) for i, a in enumerate(acts) if a.startswith("go to "))
-            go_dists.append(go)
-            obs, _, term, trunc, info = env.step(info["expert_action"])
-            if term or trunc:
-                break
+    states = expert_path_choices(model, tok, cfg.env, cfg.env_options, range(cfg.task_pool),
+                                 max_prompt_tokens=cfg.max_prompt_tokens)
     # TV distance over the go-to commands, among states that offer the same set of them (renormalised over that set)
     by_set: dict[tuple, list[np.ndarray]] = {}
-    for go in go_dists:
+    for s in states:
+        go = sorted((a, float(p)) for a, p in zip(s.actions, s.probs) if a.startswith("go to "))
         if len(go) > 1:
             q = np.array([x for _, x in go])
             by_set.setdefault(tuple(a for a, _ in go), []).append(q / q.sum())
     tvs = [0.5 * np.abs(q - np.mean(qs, 0)).sum() for qs in by_set.values() if len(qs) > 1 for q in qs]
-    return {"states": len(p_expert), "p_expert": float(np.mean(p_expert)), "chance": float(np.mean(chance)),
+    return {"states": len(states), "p_expert": float(np.mean([s.p_expert for s in states])),
+            "chance": float(np.mean([1.0 / len(s.actions) for s in states])),
             "tv_go_to_vs_mean": float(np.mean(tvs)) if tvs else None}
 
 
