@@ -78,12 +78,13 @@ def credit(model, tok, rounds: int) -> dict:
         batch, expert = rollouts(model, tok, r)
         has = np.array([e is not None for e in expert])
         is_expert = np.array([bool(e) for e in expert])[has]
-        for name in ESTIMATORS:
-            adv = compute_advantages(name, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
-                                     **demo_config(estimator=name).estimator_kwargs())
-            out[name].append(credit_auc(adv.double().numpy()[has], is_expert))
         details = advantage_details(batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
-                                    **cfg.estimator_kwargs())
+                                    **cfg.estimator_kwargs())  # the recipe's estimator: GiGPO, with A_E and A_S
+        for name in ESTIMATORS:
+            adv = details.advantage if name == cfg.estimator else compute_advantages(
+                name, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
+                **demo_config(estimator=name).estimator_kwargs())
+            out[name].append(credit_auc(adv.double().numpy()[has], is_expert))
         zero = zero_spread_rows(np.array(batch.group_ids), np.array(batch.traj_ids), np.array(batch.rewards))
         zero_share.append(float(zero.mean()))
         success.append(batch.episode["success_rate"])
