@@ -16,9 +16,9 @@ number of processes). So the collectives happen only at points every rank reache
   ``1 / units in the global minibatch``), leaving each rank the gradient of its own weight shard;
 - **the optimizer** steps on each rank's shard only (AdamW's state is sharded too).
 
-What this saves: between phases a rank holds ``1/K`` of the weights; during a phase it holds all weights (and in the
-update all gradients) but only ``1/K`` of the optimizer state, whose two moments are half of full fine-tuning's
-static memory in float32 (weights 4 + gradients 4 + Adam 8 bytes per parameter: ``8 + 8/K`` per rank instead of 16).
+What this saves: a rank keeps ``1/K`` of the weights, gradients and optimizer state; during a phase it also holds
+the gathered weights, and in a minibatch the gradients it accumulates before the reduction. In float32 (weights 4 +
+gradients 4 + AdamW 8 bytes per parameter) its peak is ``8 + 12/K`` bytes per parameter instead of 16 (docs/scale.md).
 
 Checkpoints are written in the one-process format (full weights, optimizer state keyed by parameter position), so a
 sharded run resumes on any number of processes, sharded or not, and vice versa (:func:`full_trainable_state`,
@@ -63,6 +63,8 @@ def shard_model(model, device: str, world_size: int):
         # a sum over ranks (the loss weights already make the global mean), as a plain SUM: gloo has no PREMUL_SUM
         unit.set_gradient_divide_factor(1.0)
         unit.set_force_sum_reduction_for_comms(True)
+    # a weight no pass reached still joins the reduction (with zeros), so every rank issues the same collectives
+    model.set_reduce_scatter_unused_params(True)
     return model
 
 

@@ -186,7 +186,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         dist.barrier()
     if dist.fsdp:  # every rank loaded the same weights; each keeps its shard (sharding.py: the lock-step phases)
         model = sharding.shard_model(model, device, dist.world_size)
-        reference = reference and sharding.shard_model(reference, device, dist.world_size)
+        if reference is not None:
+            reference = sharding.shard_model(reference, device, dist.world_size)
     stored = dist.all_gather_object(sharding.stored_parameters(model))  # a metric: was the model sharded?
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
