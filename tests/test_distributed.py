@@ -213,6 +213,26 @@ def test_fsdp_is_refused_where_it_cannot_run():
         Distributed.start("cpu", fsdp=True)
 
 
+def test_an_accelerate_fsdp_config_turns_sharding_on(monkeypatch):
+    """``accelerate launch --use_fsdp`` (GPUs only: accelerate keeps CPU runs MULTI_CPU) reaches the trainer as an
+    Accelerator whose distributed type is FSDP; stood in for here, since no GPU is at hand."""
+    import accelerate
+    from accelerate.utils import DistributedType
+
+    class FSDPAccelerator:
+        def __init__(self, cpu):
+            self.distributed_type, self.process_index, self.num_processes, self.device = (
+                DistributedType.FSDP, 1, 2, "cuda:1")
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(accelerate, "Accelerator", FSDPAccelerator)
+    dist = Distributed.start("cuda")
+    assert (dist.fsdp, dist.rank, dist.world_size, dist.device) == (True, 1, 2, "cuda:1")
+    FSDPAccelerator.__init__ = lambda self, cpu: setattr(self, "distributed_type", DistributedType.DEEPSPEED)
+    with pytest.raises(ValueError, match="launcher asked for DistributedType.DEEPSPEED"):
+        Distributed.start("cuda")
+
+
 @pytest.fixture(scope="module")
 def fsdp_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("fsdp")
