@@ -12,7 +12,8 @@ What is split and what is shared:
 - **Every rank holds the full model** and starts from the same weights (same files, same keyed LoRA init). After each
   minibatch the gradients are summed over ranks (:meth:`Distributed.sum_gradients_`); since every rank weighs its
   units by ``1 / (units in the global minibatch)``, the sum is the token-mean loss over the global batch, and the
-  identical optimizer step keeps the replicas identical.
+  identical optimizer step keeps the replicas identical. With ``fsdp`` (full fine-tuning) each rank holds a shard
+  instead, and the gradients are summed by FSDP's reduce-scatter (``sharding.py``).
 - **Metrics** are computed from all ranks' rows (gathered) or summed over ranks; only rank 0 writes files.
 
 A plain ``python -m gigpo train`` (no launcher) is one process and never touches ``torch.distributed``.
