@@ -42,9 +42,9 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 def checkpoint_states(model, optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """``(trainable weights, optimizer state)`` as a checkpoint holds them: whole, in the one-process layout, also
     for a sharded model (then every rank must call it: it gathers), so any number of processes can resume them."""
-    if sharding.is_sharded(model):
-        return sharding.full_trainable_state(model), sharding.full_optimizer_state(model, optimizer)
-    return trainable_state_dict(model), optimizer.state_dict()
+    sharded = sharding.is_sharded(model)
+    return trainable_state_dict(model), (sharding.full_optimizer_state(model, optimizer) if sharded
+                                         else optimizer.state_dict())
 
 
 def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimizer, config: dict,
@@ -96,10 +96,10 @@ def load_checkpoint(path: str | Path, model, optimizer) -> int:
     path = Path(path)
     weights = load_file(path / "trainable.safetensors")
     optimizer_state = torch.load(path / "optimizer.pt", weights_only=False)
+    load_trainable_state_dict(model, weights)
     if sharding.is_sharded(model):
-        sharding.load_full_state(model, optimizer, weights, optimizer_state)
+        sharding.load_full_optimizer_state(model, optimizer, optimizer_state)
     else:
-        load_trainable_state_dict(model, weights)
         optimizer.load_state_dict(optimizer_state)
     set_rng_states(torch.load(path / "rng.pt", weights_only=False))
     return int(read_state(path)["iterations_done"])

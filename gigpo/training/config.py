@@ -223,8 +223,9 @@ class TrainConfig(JobConfig):
             raise ValueError(f"task_pool must be None or in [1, eval_seed_offset], got {self.task_pool!r}")
         if not isinstance(self.scoring_token_budget, int):
             raise ValueError(f"scoring_token_budget must be an int, got {self.scoring_token_budget!r}")
-        if not isinstance(self.activation_checkpointing, bool):
-            raise ValueError(f"activation_checkpointing must be True or False, got {self.activation_checkpointing!r}")
+        for name in ("activation_checkpointing", "fsdp"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         from gigpo.training.host_memory import check_mmap_threshold
         check_mmap_threshold(self.host_mmap_threshold)
         # one forward pass must hold a prompt and its reply (free mode) or a prompt and one candidate (choice mode)
@@ -245,8 +246,6 @@ class TrainConfig(JobConfig):
         if self.backend == "vllm" and self.action_mode == "choice":
             raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
                              "with backend='vllm'")
-        if not isinstance(self.fsdp, bool):
-            raise ValueError(f"fsdp must be True or False, got {self.fsdp!r}")
         if self.fsdp and (self.finetune != "full" or self.backend != "hf"):
             raise ValueError(f"fsdp shards full fine-tuning with the hf backend (finetune='full', backend='hf'), got "
                              f"finetune={self.finetune!r}, backend={self.backend!r}; LoRA trains a small adapter on "

@@ -103,8 +103,10 @@ def wrap_lora(model, *, rank: int, alpha: float, dropout: float, target_modules:
 
 
 def trainable_state_dict(model) -> dict[str, torch.Tensor]:
-    """The parameters that train (the LoRA adapter, or every weight under full fine-tuning), detached on CPU."""
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+    """The parameters that train (the LoRA adapter, or every weight under full fine-tuning), detached on CPU; whole
+    also for a sharded (FSDP) model, whose ranks must then all call it (it gathers)."""
+    return {n: (p.full_tensor() if hasattr(p, "full_tensor") else p).detach().cpu().clone()
+            for n, p in model.named_parameters() if p.requires_grad}
 
 
 def load_trainable_state_dict(model, state: dict[str, torch.Tensor]) -> None:
@@ -117,4 +119,8 @@ def load_trainable_state_dict(model, state: dict[str, torch.Tensor]) -> None:
                          f"unknown {unknown[:5]}, missing {missing[:5]}")
     with torch.no_grad():
         for k, v in state.items():
-            params[k].copy_(v.to(params[k].device, params[k].dtype))
+            if hasattr(params[k], "device_mesh"):  # sharded (FSDP): this rank keeps its chunk of the whole tensor
+                from gigpo.training.sharding import shard_like
+                params[k].to_local().copy_(shard_like(v, params[k]).to_local())
+            else:
+                params[k].copy_(v.to(params[k].device, params[k].dtype))

@@ -21,8 +21,9 @@ the gathered weights, and in a minibatch the gradients it accumulates before the
 gradients 4 + AdamW 8 bytes per parameter) its peak is ``8 + 12/K`` bytes per parameter instead of 16 (docs/scale.md).
 
 Checkpoints are written in the one-process format (full weights, optimizer state keyed by parameter position), so a
-sharded run resumes on any number of processes, sharded or not, and vice versa (:func:`full_trainable_state`,
-:func:`full_optimizer_state`, :func:`load_full_state`).
+sharded run resumes on any number of processes, sharded or not, and vice versa (the weights through
+``models.trainable_state_dict`` / ``load_trainable_state_dict``, which gather and shard them; the optimizer state
+through :func:`full_optimizer_state` / :func:`load_full_optimizer_state`).
 """
 from __future__ import annotations
 
@@ -121,50 +122,28 @@ def grad_norm_value(norm) -> float:
 
 
 # --- checkpoints in the one-process format ---------------------------------------------------------------------------
-def _trainable_names(model) -> list[str]:
-    return [n for n, p in model.named_parameters() if p.requires_grad]
+def shard_like(full: torch.Tensor, like) -> torch.Tensor:
+    """``full`` split as the sharded tensor ``like`` is; every rank holds ``full`` (read from the same files), so
+    each keeps its own chunk without communication (``src_data_rank=None``)."""
+    from torch.distributed.tensor import distribute_tensor
 
-
-def full_trainable_state(model) -> dict[str, torch.Tensor]:
-    """The trainable weights, whole, on CPU, keyed as ``models.trainable_state_dict`` keys them. Every rank must
-    call it (it gathers); every rank gets the full dict."""
-    return {n: p.full_tensor().detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
+    return distribute_tensor(full.to(like.device, like.dtype), like.device_mesh, like.placements, src_data_rank=None)
 
 
 def full_optimizer_state(model, optimizer) -> dict:
     """The optimizer state with every moment whole, in ``optimizer.state_dict()``'s one-process layout (state keyed
     by the parameter's position among the trainable ones). Every rank must call it (it gathers)."""
-    names = _trainable_names(model)
-    index = {id(p): i for i, p in enumerate(p for p in model.parameters() if p.requires_grad)}
-    plain = optimizer.state_dict()  # position-keyed already (the optimizer was built over that list), sharded values
-    positions = [index[id(p)] for group in optimizer.param_groups for p in group["params"]]
-    if positions != list(range(len(names))):
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if [id(p) for group in optimizer.param_groups for p in group["params"]] != [id(p) for p in trainable]:
         raise ValueError("fsdp: the optimizer's parameters are not the model's trainable ones in order")
-    state = {}
-    for i, entry in plain["state"].items():
-        state[i] = {k: v.full_tensor().cpu() if hasattr(v, "full_tensor") else v for k, v in entry.items()}
+    plain = optimizer.state_dict()  # position-keyed already, with sharded moments
+    state = {i: {k: v.full_tensor().cpu() if hasattr(v, "full_tensor") else v for k, v in entry.items()}
+             for i, entry in plain["state"].items()}
     return {"state": state, "param_groups": plain["param_groups"]}
 
 
-def load_full_state(model, optimizer, weights: dict[str, torch.Tensor], optimizer_state: dict) -> None:
-    """Inverse of :func:`full_trainable_state` and :func:`full_optimizer_state`: each rank keeps its shard."""
-    from torch.distributed.tensor import distribute_tensor
-
-    params = dict(model.named_parameters())
-    unknown = [k for k in weights if k not in params]
-    missing = [k for k in _trainable_names(model) if k not in weights]
-    if unknown or missing:
-        raise ValueError("checkpoint does not match the model (different model or fine-tuning settings?): "
-                         f"unknown {unknown[:5]}, missing {missing[:5]}")
-
-    def shard_like(full: torch.Tensor, like) -> torch.Tensor:
-        # src_data_rank=None: every rank holds the whole tensor (read from the files) and keeps its own chunk of it
-        return distribute_tensor(full.to(like.device, like.dtype), like.device_mesh, like.placements,
-                                 src_data_rank=None)
-
-    with torch.no_grad():
-        for k, v in weights.items():
-            params[k].to_local().copy_(shard_like(v, params[k]).to_local())
+def load_full_optimizer_state(model, optimizer, optimizer_state: dict) -> None:
+    """Inverse of :func:`full_optimizer_state`: each rank keeps its shard of every moment."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     state = {}
     for i, entry in optimizer_state["state"].items():

@@ -36,7 +36,7 @@ from gigpo.training.distributed import Distributed, groups_per_rank, shard_group
 from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.host_memory import peak_resident_gib, set_mmap_threshold
 from gigpo.training.lr_schedule import lr_factor
-from gigpo.training.models import load_model_and_tokenizer, resolve_model, wrap_lora
+from gigpo.training.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
     advantage_metrics, eval_task_seeds, evaluate, rollout_metrics)
@@ -269,7 +269,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
                 save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints,
                                 states=states)
 
-    whole = sharding.full_trainable_state(model) if dist.fsdp else None  # every rank gathers, rank 0 writes
+    whole = trainable_state_dict(model) if dist.fsdp else None  # every rank gathers, rank 0 writes
     if dist.is_main:
         final = out_dir / "final"
         model.save_pretrained(final, state_dict=whole)  # the LoRA adapter (peft) or the full model
