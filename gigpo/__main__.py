@@ -92,11 +92,25 @@ def run_lab(ns: argparse.Namespace) -> int:
     return run_lab_command(ns)
 
 
+def add_convert_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    from gigpo.training.checkpoint_convert import add_arguments
+
+    add_arguments(parser)
+
+
+def run_convert_checkpoint(ns: argparse.Namespace) -> int:
+    """Convert checkpoints of earlier versions (pickled optimizer.pt / rng.pt) to safetensors + JSON, once."""
+    from gigpo.training.checkpoint_convert import run
+
+    return run(ns)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "train": (add_train_arguments, run_train),
     "run-notebook": (add_run_notebook_arguments, run_notebook),
     "demo": (add_demo_arguments, run_demo),
     "lab": (add_lab_arguments, run_lab),
+    "convert-checkpoint": (add_convert_checkpoint_arguments, run_convert_checkpoint),
 }
 
 

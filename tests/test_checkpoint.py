@@ -36,7 +36,7 @@ def test_only_the_keep_most_recent_checkpoints_stay(tmp_path):
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_000003", "iter_000004"]
     save_checkpoint(tmp_path, 5, model, opt, {"lr": 0.1}, keep=1)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["iter_000005"]
-    assert read_state(latest_checkpoint(tmp_path)) == {"iterations_done": 5, "config": {"lr": 0.1}}
+    assert read_state(latest_checkpoint(tmp_path)) == {"iterations_done": 5, "lr_horizon": None, "config": {"lr": 0.1}}
     for bad in (0, -1, True, 1.5):  # keep=0 once meant "keep all" through a [:-0] slice
         with pytest.raises(ValueError, match="keep must be an int >= 1"):
             save_checkpoint(tmp_path, 6, model, opt, {}, keep=bad)
@@ -47,17 +47,17 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint_as_the_latest(tmp_pa
     model = small_model()
     opt = trained_optimizer(model)
     save_checkpoint(tmp_path, 1, model, opt, {}, keep=1)
-    real_save = torch.save
+    real_save = checkpoint_module.save_state
 
     def dies_on_the_rng_file(obj, path, *args, **kwargs):
-        if str(path).endswith("rng.pt"):
+        if str(path).endswith("rng.safetensors"):
             raise KeyboardInterrupt("simulated interruption")
         return real_save(obj, path, *args, **kwargs)
 
-    monkeypatch.setattr(checkpoint_module.torch, "save", dies_on_the_rng_file)
+    monkeypatch.setattr(checkpoint_module, "save_state", dies_on_the_rng_file)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path, 2, model, opt, {}, keep=1)
-    monkeypatch.setattr(checkpoint_module.torch, "save", real_save)
+    monkeypatch.setattr(checkpoint_module, "save_state", real_save)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["iter_000001"]  # kept: pruning comes after the rename
     save_checkpoint(tmp_path, 2, model, opt, {}, keep=1)  # the next save clears the half-written folder
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter_000002"]

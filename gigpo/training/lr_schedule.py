@@ -1,7 +1,11 @@
 """The learning-rate schedule of a run: linear warmup, then constant, linear decay or cosine decay, per iteration.
 
 The trainer sets ``lr * lr_factor(iteration, ...)`` on the optimizer before each iteration's update, so the schedule
-is a pure function of the iteration: a resumed run continues it exactly. Why warmup matters here: Adam's first steps
+is a pure function of the iteration and of the schedule's *horizon*, the iterations it spans. The horizon is fixed
+when a run starts (``lr_horizon``, or ``iterations`` when that is 0) and stored in its checkpoints, so a resumed run
+continues the same schedule even when ``--iterations`` changes: extending a run never rewrites the learning rates of
+the iterations it already trained (issue 22). A decaying schedule ends at its horizon, so such a run extends only up
+to it; a constant one has nothing to rewrite and extends freely (:func:`schedule_horizon`). Why warmup matters here: Adam's first steps
 move every parameter with a non-zero gradient by about ``lr`` whatever the gradient's size (its second-moment
 estimate has seen one gradient, so ``m / sqrt(v)`` is +-1), which is the largest move of a whole run; a warmup makes
 those first steps small (the usual cure, e.g. Liu et al. 2020, "On the Variance of the Adaptive Learning Rate").
@@ -35,3 +39,19 @@ def lr_factor(iteration: int, iterations: int, schedule: str = "constant", warmu
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * p))
     return 1.0
+
+
+def schedule_horizon(schedule: str, iterations: int, lr_horizon: int = 0, saved: int | None = None) -> int:
+    """The horizon to pass to :func:`lr_factor` as ``iterations``: ``saved`` (the checkpoint's) on resume, else
+    ``lr_horizon or iterations``. A constant schedule stretches to ``iterations`` (its factors do not depend on the
+    horizon); a decaying one cannot run past its horizon, which raises ``ValueError`` saying what to do instead."""
+    horizon = saved if saved is not None else (lr_horizon or iterations)
+    if schedule == "constant":
+        return max(horizon, iterations)
+    if iterations > horizon:
+        raise ValueError(
+            f"iterations={iterations} goes past this run's {schedule} lr schedule, which decays to 0 over {horizon} "
+            "iterations (fixed when the run started, so the iterations already trained keep their learning rates). "
+            f"Resume with iterations <= {horizon}; to train longer, start a new run with --lr-horizon N (its schedule "
+            "spans N iterations, so a run stopped earlier can be extended up to N), or use lr_schedule='constant'")
+    return horizon
