@@ -18,6 +18,7 @@ from gigpo.training.policy_backends import HFBackend
 from gigpo.training.rollout import collect_rollouts
 from gigpo.training.sampling import GumbelSampler, sample_rows
 from gigpo.training.seeds import SamplingStreams, stream_seed
+from gigpo.training.state_files import load_state
 from tests.test_trainer import TINY  # registers the "corridor" env  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,7 +243,7 @@ def fsdp_runs(tmp_path_factory):
 
 
 def optimizer_state(out: Path, iterations: int) -> dict:
-    return torch.load(out / "checkpoints" / f"iter_{iterations:06d}" / "optimizer.pt", weights_only=False)
+    return load_state(out / "checkpoints" / f"iter_{iterations:06d}" / "optimizer.safetensors")
 
 
 @pytest.mark.slow
