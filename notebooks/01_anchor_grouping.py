@@ -20,7 +20,22 @@
 # an agent from **groups of N rollouts of the same task**. Besides comparing whole rollouts (the episode level,
 # as GRPO does), it looks *inside* the group: whenever several rollouts stand in the **same environment state**,
 # the actions they took from there can be compared directly. The repeated state is an **anchor state**, and the
-# steps taken from it form a **step group** (paper Sec. 4.2).
+# steps taken from it form a **step group**.
+#
+# **Learning objectives.** After this notebook you can: say what an anchor state and a step group are; find the step
+# groups of a group of rollouts (a step group is tied to a state, not to a time step); explain why the observation
+# text is not always the state (texts that merge states, states that split over texts); predict what lowering the
+# similarity threshold does to the step groups.
+#
+# **Paper.** arXiv 2505.10978, Sec. 4, the step-level relative advantage: anchor-state grouping (how the step groups
+# are built, before Eq. 6-7), and its similarity-based grouping variant (verl-agent's `similarity_thresh`).
+#
+# **Run time.** About 10 s on 2 CPU cores (measured with `python -m gigpo run-notebook`, defaults).
+#
+# **What to expect.** With the defaults, 6 of 8 household rollouts win; 82% of their steps share their state with
+# another step (24 step groups, mean size 3.3); a few observation texts stand for 2-3 different states; lower
+# similarity thresholds merge the text anchors into fewer, larger groups; on the Sokoban puzzle text and state key
+# give the same 15 step groups. No model is trained.
 #
 # This notebook makes step groups visible:
 #

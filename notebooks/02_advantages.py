@@ -16,7 +16,24 @@
 # %% [markdown]
 # # 02 · GiGPO's advantages, by hand and on a real batch
 #
-# GiGPO (Feng et al. 2025, arXiv 2505.10978, Sec. 4) gives every step of a rollout an advantage with two parts.
+# **Learning objectives.** After this notebook you can: compute A_E, the discounted step returns, A_S and A for a
+# small group by hand; say why a step's A_S is a one-sample estimate that inherits the luck of the rest of its
+# rollout; read GiGPO's and GRPO's advantages side by side on a real batch; predict what `gamma`, `step_weight`
+# and `norm` change.
+#
+# **Paper.** arXiv 2505.10978, Sec. 4 (Group-in-Group Policy Optimization): the episode-level relative advantage
+# (Eq. 3), the step-level relative advantage over anchor-state groups with discounted returns (Eq. 6-7) and their
+# sum (Eq. 8).
+#
+# **Run time.** About 13 s on 2 CPU cores (measured with `python -m gigpo run-notebook`, defaults).
+#
+# **What to expect.** The hand computation prints every row's $R_t$, $A^E$, $A^S$ and $A$ and agrees with the
+# library; in the 4-rollout example a wasted move of a won rollout gets a *larger* advantage than under GRPO, and a
+# right move of a lost rollout a *more negative* one (section 1, "continuation luck"); heatmaps of a batch of
+# 2 household tasks x 8 rollouts; every registered estimator on that batch; a check that `step_weight = 0` gives
+# GRPO.
+#
+# GiGPO (Feng et al. 2025) gives every step of a rollout an advantage with two parts.
 # For a task group of $N$ rollouts $\tau_1..\tau_N$ with returns $R(\tau_i) = \sum_t r_t^{(i)}$:
 #
 # **Episode level** (Eq. 3), the GRPO advantage, the same for every step of a rollout:
@@ -25,7 +42,9 @@
 # **Step level** (Eq. 6-7): the steps of the group taken from the same anchor state $\tilde s$ form a step group
 # $G^S(\tilde s)$. Each step has its discounted return inside its own rollout,
 # $R_t = r_t + \gamma R_{t+1}$, and
-# $$A^S(a_t^{(i)}) = \frac{R_t^{(i)} - \operatorname{mean}_{G^S(\tilde s)} R}{F_{norm}}$$
+# $$A^S(a_t^{(i)}) = \frac{R_t^{(i)} - \operatorname{mean}_{G^S(\tilde s)} R}{F_{norm}}, \qquad F_{norm} = \operatorname{std}_{G^S(\tilde s)} R \text{ (or 1 with norm = none)}$$
+#
+# Here $F_{norm}$ is the std of the discounted returns **of the step group**, not the episode group's std above.
 #
 # **Combined** (Eq. 8): $A = A^E + \omega \cdot A^S$ with the step weight $\omega$ (paper: $\gamma = 0.95$, $\omega = 1$).
 #
@@ -143,6 +162,37 @@ torch.testing.assert_close(lib.advantage, torch.tensor([A[r] for r in rows]))
 print("hand computation == gigpo.advantage_details:", lib.step_group_stats())
 
 # %% [markdown]
+# ### Continuation luck: $A^S$ is a one-sample estimate
+#
+# Look at `s0`, the start state. Seven steps were taken there: `a` three times (rollout 0, rollout 1 at t=1,
+# rollout 2) and `c` four times (rollout 1 at t=0, rollout 3 three times). $A^S$ scores each of them by the
+# discounted return of **its own rollout from that step on**: a single Monte-Carlo sample of what follows the action,
+# not the action's value. So a step inherits the luck of the rest of its rollout:
+#
+# - the wasted move `c` of rollout 1 (it stays in `s0`) gets $A = +1.871$, nearly as much as the right move `a`
+#   ($+1.966$) and more than GRPO's $+0.866$, because rollout 1 went on to win;
+# - the right move `a` of rollout 2 gets $A = -1.667$, **more** negative than GRPO's $-0.866$, because rollout 2
+#   later took `d` into the dead end: the same advantage as rollout 3's useless `c` moves.
+#
+# Repeated visits count several times: rollout 3 stood in `s0` three times, so its return of 0 is three of the
+# seven members of `s0`'s step group, pulling the group's mean down (to 0.400) and lifting every won step from `s0`.
+#
+# Per action, averaged over its samples, `a` still ranks above `c` (below). In expectation over rollouts a step's
+# return estimates the value of its action under the current policy; a single sample does not, and the policy
+# gradient only sees the average over many rollouts and iterations.
+
+# %%
+s0_actions = {}
+for i, t in step_group["s0"]:
+    s0_actions.setdefault(rollouts[i][t][1], []).append(A_S[i, t])
+print(f"s0: {len(step_group['s0'])} steps, mean return {statistics.mean(R_t[m] for m in step_group['s0']):.3f}")
+for action, values in s0_actions.items():
+    print(f"  action {action}: {len(values)} samples, A_S {[round(v, 3) for v in values]}, "
+          f"mean {statistics.mean(values):+.3f}")
+assert A[1, 0] > A_E[1] and A[2, 0] < A_E[2]  # the wasted move gains and the right move loses against GRPO
+assert statistics.mean(s0_actions["a"]) > statistics.mean(s0_actions["c"])
+
+# %% [markdown]
 # ## 2. A real batch
 #
 # Now 2 household tasks x 8 rollouts from the scripted epsilon-expert policy. The heatmaps show one row per
@@ -161,18 +211,29 @@ figures["advantage_heatmaps"].show()
 # %% [markdown]
 # ### GiGPO beside GRPO
 #
-# GRPO (left) gives every step of a rollout its episode advantage. GiGPO (right) adds the step-level term: a bad
-# detour inside a won rollout turns negative, a good move inside a failed rollout is less punished.
+# GRPO (left) gives every step of a rollout its episode advantage. GiGPO (right) adds $\omega A^S$: each step's
+# discounted return against the other steps taken from the same state. Household pays a reward only on success, so
+# a step's return is 0 in a lost rollout and positive in a won one: wherever won and lost rollouts share a state,
+# $A^S$ has the sign of $A^E$ and adds to it. With the defaults no row changes sign and no row's $|A|$ shrinks
+# (counted below); what GiGPO adds is the spread *within* a rollout, larger for steps from states where the other
+# rollouts did worse, and larger for steps nearer the goal (they are discounted less). A step group of won
+# rollouts only can still give a won step a negative $A^S$ (a longer remaining path than the others); notebook 05
+# shows that length signal at work.
 
 # %%
 figures["gigpo_vs_grpo"] = plots.gigpo_vs_grpo_heatmaps(details, grpo, params=shown)
 figures["gigpo_vs_grpo"].show()
+gigpo_adv = details.advantage
+print(f"{len(grpo)} rows: sign differs from GRPO's on {int((gigpo_adv.sign() * grpo.sign() < 0).sum())}, "
+      f"|A| larger than GRPO's on {int((gigpo_adv.abs() > grpo.abs() + 1e-6).sum())}, "
+      f"smaller on {int((gigpo_adv.abs() < grpo.abs() - 1e-6).sum())}")
 
 # %% [markdown]
 # ### Inside one step group
 #
 # The step group where the rollouts disagree most (most distinct actions). GRPO's bars only reflect how each
-# rollout ended; GiGPO's also reflect the discounted return of the step itself (right).
+# rollout ended; GiGPO's also reflect the discounted return from the step on, i.e. how the rest of its own
+# rollout went (right).
 
 # %%
 figures["step_group_credit"] = plots.step_group_credit(batch, details, grpo)
