@@ -16,6 +16,7 @@ rollouts and the update score candidates with exactly the same code, within the 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from gigpo.training.sampling import GumbelSampler, default_keys, request_seeds, 
 from gigpo.training.scoring import continuation_log_probs
 
 __all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
-           "encode_prompt"]
+           "encode_prompt", "neutral_generation_config"]
 
 
 @dataclass
@@ -60,6 +61,29 @@ def encode_candidate(tokenizer, action: str) -> list[int]:
     return tokenizer(action, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
+@contextlib.contextmanager
+def neutral_generation_config(model, **settings):
+    """A ``GenerationConfig`` of ``settings`` and nothing else, installed as the model's own while ``generate`` runs.
+
+    ``generate`` fills the fields a passed config leaves unset from ``model.generation_config`` (and transformers 4.x
+    also overwrote fields left at their global default, so an explicit neutral value is no guard), and checkpoints
+    ship settings there (``repetition_penalty``, ``suppress_tokens``, ``no_repeat_ngram_size``, ``min_new_tokens``,
+    ``bad_words_ids``, ...) whose logits processors run even without ``do_sample``. Any of them would make the
+    behaviour policy differ from ``softmax(logits / T)``, the policy whose log-probs enter the PPO ratio and the KL.
+    Swapping the model's own config leaves ``generate`` nothing to fill in, on every transformers version.
+    """
+    from transformers import GenerationConfig
+
+    target = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft reads the base model's
+    config = GenerationConfig(do_sample=False, num_beams=1, **settings)
+    saved = target.generation_config
+    target.generation_config = config
+    try:
+        yield config
+    finally:
+        target.generation_config = saved
+
+
 class HFBackend:
     """transformers ``generate`` on the very model object being trained, so the weights can never be stale."""
 
@@ -80,7 +104,7 @@ class HFBackend:
     def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
                  greedy: bool = False, sample_keys: list[int] | None = None) -> list[Generation]:
         """``sample_keys``: one random-stream key per prompt (``sampling.py``); None: one stream from the global RNG."""
-        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers import LogitsProcessorList
 
         tok = self.tokenizer
         encoded = [encode_prompt(tok, p, self.max_prompt_tokens) for p in prompts]
@@ -92,14 +116,14 @@ class HFBackend:
             attn[i, width - len(e):] = 1
         # Sampling is greedy decoding over Gumbel-perturbed scores (sampling.GumbelSampler): plain sampling from the
         # full distribution at `temperature` (no top-k/top-p, as the update's log-probs assume), from keyed streams.
-        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id,
-                                  pad_token_id=tok.pad_token_id)
         processors = LogitsProcessorList() if greedy else LogitsProcessorList(
             [GumbelSampler(sample_keys if sample_keys is not None else default_keys(len(prompts)), temperature)])
         was_training = self.model.training
         self.model.eval()
-        out = self.model.generate(input_ids=ids.to(self.device), attention_mask=attn.to(self.device),
-                                  generation_config=config, logits_processor=processors).cpu()
+        with neutral_generation_config(self.model, max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id,
+                                       pad_token_id=tok.pad_token_id) as config:
+            out = self.model.generate(input_ids=ids.to(self.device), attention_mask=attn.to(self.device),
+                                      generation_config=config, logits_processor=processors).cpu()
         self.model.train(was_training)
         results = []
         for i, e in enumerate(encoded):

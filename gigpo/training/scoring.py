@@ -185,14 +185,24 @@ def _layer_checkpointing(model):
     """
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # under a peft wrapper
     if not (torch.is_grad_enabled() and model.training and getattr(base, "supports_gradient_checkpointing", False)
-            and not base.is_activation_checkpointing):
+            and not _checkpointing_on(base)):
         yield
         return
-    base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    # transformers renamed gradient_* to activation_* checkpointing in 5.23 (the old names warn, to go in v6)
+    if hasattr(base, "activation_checkpointing_enable"):
+        base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     try:
         yield
     finally:
-        base.activation_checkpointing_disable()
+        (base.activation_checkpointing_disable if hasattr(base, "activation_checkpointing_enable")
+         else base.gradient_checkpointing_disable)()
+
+
+def _checkpointing_on(base) -> bool:
+    """Whether any module of the model checkpoints its activations, read the same way on every transformers version."""
+    return any(getattr(m, "gradient_checkpointing", False) is True for m in base.modules())
 
 
 def _score_pass(model, packed: PackedInputs, temperature: float, entropy: str, recompute: bool = True):
