@@ -1,0 +1,46 @@
+"""The reference outputs of the five exercises, computed by the library's own estimators (not a second copy of
+the math): the course checks a student against exactly what the trainer uses.
+
+Conventions are the library's defaults: unbiased (n-1) std plus ``eps``, a group of one member gets 0, the
+episode return is the undiscounted sum of a trajectory's rewards, each trajectory counted once (paper Eq. 3).
+"""
+from __future__ import annotations
+
+import torch
+
+from gigpo.estimators.anchor_groups import exact_step_groups
+from gigpo.estimators.batch import prepare_batch
+from gigpo.estimators.gigpo import advantage_details
+from gigpo.estimators.grouping import factorize
+from gigpo.estimators.grpo import episode_advantage
+from gigpo.estimators.returns import discounted_returns as _library_returns
+from gigpo.training.policy_loss import masked_mean, ppo_clip_terms
+
+
+def discounted_returns(traj_ids, rewards, gamma: float) -> torch.Tensor:
+    traj_idx, num_traj = factorize(traj_ids, "traj_ids")
+    return _library_returns(traj_idx, num_traj, torch.as_tensor(rewards, dtype=torch.float64), float(gamma))
+
+
+def episode_advantages(group_ids, traj_ids, rewards, eps: float = 1e-6) -> torch.Tensor:
+    return episode_advantage(prepare_batch(group_ids, traj_ids, rewards), norm="std", eps=eps,
+                             episode_stats="trajectory")
+
+
+def step_group_labels(group_ids, anchors) -> torch.Tensor:
+    group_idx, _ = factorize(group_ids, "group_ids")
+    return exact_step_groups(group_idx, anchors)[0]
+
+
+def step_advantages(group_ids, traj_ids, rewards, anchors, gamma: float, eps: float = 1e-6) -> torch.Tensor:
+    return advantage_details(group_ids, traj_ids, rewards, anchors, gamma=gamma, eps=eps).step_adv.double()
+
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask, clip: float = 0.2) -> torch.Tensor:
+    per_token, _ = ppo_clip_terms(logp_new, logp_old, advantages[:, None].expand_as(logp_new), clip)
+    return masked_mean(per_token, mask)
+
+
+REFERENCE = {"discounted_returns": discounted_returns, "episode_advantages": episode_advantages,
+             "step_group_labels": step_group_labels, "step_advantages": step_advantages,
+             "ppo_clip_loss": ppo_clip_loss}
