@@ -7,6 +7,7 @@ rollout), ``rewards`` (the step's reward); rows of one trajectory in time order,
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -40,18 +41,23 @@ def check_choice(value: str, allowed: tuple[str, ...], name: str) -> None:
         raise ValueError(f"unknown {name} {value!r}; expected one of {allowed}")
 
 
+def is_real(value) -> bool:
+    """A real number: int, float or a numpy scalar such as ``np.float32(0.95)`` (numbers.Real), but not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def check_eps(eps: float) -> None:
-    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
+    if not (is_real(eps) and math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
 
 
 def check_gamma(gamma: float) -> None:
-    if isinstance(gamma, bool) or not (isinstance(gamma, (int, float)) and 0.0 <= gamma <= 1.0):
-        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+    if not (is_real(gamma) and 0.0 <= gamma <= 1.0):
+        raise ValueError(f"gamma must be a real number in [0, 1], got {gamma!r}")
 
 
 def check_finite(value: float, name: str) -> None:
-    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)):
+    if not (is_real(value) and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
 
 

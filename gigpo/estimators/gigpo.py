@@ -23,7 +23,7 @@ import torch
 
 from gigpo.estimators.anchor_groups import exact_step_groups, similarity_step_groups
 from gigpo.estimators.batch import (EPISODE_STATS, NORMS, check_anchor_rows, check_choice, check_eps, check_finite,
-                                    check_gamma, episode_returns, prepare_batch)
+                                    check_gamma, episode_returns, is_real, prepare_batch)
 from gigpo.estimators.grouping import Keys, group_normalize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.returns import discounted_returns
@@ -75,7 +75,7 @@ def advantage_details(group_ids: Keys, traj_ids: Keys, rewards, anchors: torch.T
     check_eps(eps)
     check_gamma(gamma)
     check_finite(step_weight, "step_weight")
-    if similarity is not None and not (isinstance(similarity, (int, float)) and 0.0 < similarity <= 1.0):
+    if similarity is not None and not (is_real(similarity) and 0.0 < similarity <= 1.0):
         raise ValueError(f"similarity must be None or in (0, 1], got {similarity!r}")
     b = prepare_batch(group_ids, traj_ids, rewards)
     check_anchor_rows(anchors, b.num_rows)

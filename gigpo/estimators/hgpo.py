@@ -26,9 +26,11 @@ and densified with ``torch.unique``.
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from gigpo.estimators.batch import (EPISODE_STATS, NORMS, check_anchor_rows, check_choice, check_eps, check_finite,
@@ -102,7 +104,8 @@ def hgpo_details(group_ids: Keys, traj_ids: Keys, rewards, anchors: torch.Tensor
     check_eps(eps)
     check_gamma(gamma)
     check_finite(length_weight_alpha, "length_weight_alpha")
-    if isinstance(history_length, bool) or not isinstance(history_length, int) or history_length < 0:
+    if isinstance(history_length, (bool, np.bool_)) or not isinstance(history_length, numbers.Integral) \
+            or history_length < 0:
         raise ValueError(f"history_length must be an int >= 0, got {history_length!r}")
     for name, flag in (("base_group", base_group), ("unbiased", unbiased), ("drop_zero_items", drop_zero_items)):
         if not isinstance(flag, bool):
