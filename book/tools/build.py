@@ -1,0 +1,154 @@
+"""Build the book twice from one source: ``book/_build/student/html`` and ``book/_build/instructor/html``.
+
+    python -m book.tools.build [--variant student|instructor|both] [--reexecute]
+
+Steps: execute the notebooks (cached on their source, :mod:`book.tools.executed`); turn their outputs into static
+pages with the figures' PNGs (:mod:`book.tools.page_outputs`, :mod:`book.tools.static_figures`, PNGs cached beside
+the runs); stage a Sphinx source folder per variant in ``book/_build/src/<variant>/`` (README, docs/, results/,
+the notebooks with their launch block, one exercise page per course unit, plotly.js and MathJax in ``_static/``);
+then ``jupyter-book config sphinx`` and ``sphinx-build``. Files are rewritten only when their content changed, so
+Sphinx's own environment cache keeps a second build short.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from book.tools import executed, exercises, launch, page_outputs, static_figures
+
+ROOT = executed.ROOT
+BOOK = ROOT / "book"
+BUILD = BOOK / "_build"
+FIGURE_CACHE = BOOK / "_cache" / "figures"
+COURSE = ROOT / "course"
+VARIANTS = ("student", "instructor")
+DOWNLOADS_URL = "../_static/downloads"   # as seen from a page in notebooks/
+FIGURES_URL = "../_static/figures"
+# Staged under another name than _static: Jupyter Book adds every .js/.css of a book's _static/ to every page, which
+# would be MathJax's 800 files. Sphinx still serves this folder as _static/ (html_static_path in _config.yml).
+STATIC_SOURCE = "_book_static"
+
+
+def write_if_changed(path: Path, content: bytes | str) -> None:
+    data = content.encode() if isinstance(content, str) else content
+    if path.exists() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def copy_tree_if_changed(source: Path, target: Path, pattern: str = "*") -> None:
+    for file in source.rglob(pattern):
+        if file.is_file() and "__pycache__" not in file.parts:
+            write_if_changed(target / file.relative_to(source), file.read_bytes())
+
+
+def course_units() -> list[Path]:
+    """The course's otter master notebooks: ``course/*.py`` that hold a ``# BEGIN QUESTION`` cell."""
+    return sorted(p for p in COURSE.glob("*.py") if "BEGIN QUESTION" in p.read_text(errors="replace"))
+
+
+def static_pages(runs: list[executed.ExecutedNotebook], config: dict, log=print) -> dict[str, tuple[dict, list]]:
+    """Per notebook: its static page (nbformat JSON with the launch block first) and its PNG paths."""
+    pages, to_draw = {}, {}
+    for run in runs:
+        figures = page_outputs.PageFigures(run.stem, FIGURE_CACHE / run.path.parent.name, FIGURES_URL)
+        nb = page_outputs.static_notebook(json.loads(run.path.read_text()), figures)
+        block = launch.launch_block(run.path.name, repository_url=config["repository"]["url"],
+                                    branch=config["repository"].get("branch", "main"), seconds=run.seconds,
+                                    downloads_url=DOWNLOADS_URL)
+        first_is_title = nb["cells"] and nb["cells"][0]["cell_type"] == "markdown"
+        nb["cells"].insert(1 if first_is_title else 0,
+                           {"cell_type": "markdown", "id": "gigpo-launch", "metadata": {}, "source": block})
+        pages[run.stem] = (nb, list(figures.pngs))
+        to_draw.update({p: f for p, f in figures.pngs.items() if not p.exists()})
+        log(f"{run.stem}: {len(figures.pngs)} figures, {figures.widgets} widget snapshots")
+    if to_draw:
+        start = time.perf_counter()
+        static_figures.render_pngs(to_draw)
+        log(f"drew {len(to_draw)} PNGs with plotly.js in {time.perf_counter() - start:.0f} s")
+    return pages
+
+
+def toc_with_units(units: list[Path]) -> str:
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    part = next((p for p in toc["parts"] if p.get("caption") == "Exercises"), None)
+    if part is None:
+        raise ValueError("book/_toc.yml has no part with caption 'Exercises'")
+    if units:
+        part["chapters"] = [{"file": f"exercises/{u.stem}"} for u in units]
+    else:
+        toc["parts"].remove(part)
+    return yaml.safe_dump(toc, sort_keys=False)
+
+
+def stage(variant: str, pages: dict, units: list[Path]) -> Path:
+    src = BUILD / "src" / variant
+    import jupyter_server_mathjax
+
+    write_if_changed(src / "_config.yml", (BOOK / "_config.yml").read_text().replace(
+        'title: "', f'title: "{"" if variant == "student" else "[instructor] "}', 1))
+    write_if_changed(src / "_toc.yml", toc_with_units(units))
+    write_if_changed(src / "README.md", (ROOT / "README.md").read_bytes())
+    copy_tree_if_changed(ROOT / "docs", src / "docs")
+    write_if_changed(src / "results" / "README.md", (ROOT / "results" / "README.md").read_bytes())
+    copy_tree_if_changed(ROOT / "results" / "figures", src / "results" / "figures")
+    static = src / STATIC_SOURCE
+    write_if_changed(static / "plotly.min.js", static_figures.PLOTLY_JS.read_bytes())
+    copy_tree_if_changed(Path(jupyter_server_mathjax.__file__).parent / "static", static / "mathjax")
+    write_if_changed(static / "gigpo-book.css", (BOOK / "gigpo-book.css").read_bytes())
+    write_if_changed(static / "downloads" / "environment.yml", (ROOT / "environment.yml").read_bytes())
+    for stem, (nb, pngs) in pages.items():
+        write_if_changed(src / "notebooks" / f"{stem}.ipynb", json.dumps(nb, indent=1))
+        write_if_changed(static / "downloads" / f"{stem}.ipynb", (executed.NOTEBOOKS / f"{stem}.ipynb").read_bytes())
+        for png in pngs:
+            write_if_changed(static / "figures" / png.name, png.read_bytes())
+    for unit in units:
+        write_if_changed(src / "exercises" / f"{unit.stem}.md",
+                         exercises.unit_page(unit, solutions=variant == "instructor"))
+    return src
+
+
+def sphinx_build(src: Path, variant: str) -> Path:
+    out = BUILD / variant / "html"
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "jupyter-book"), "config", "sphinx", str(src)], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", str(src), str(out),
+                    "-d", str(BUILD / variant / "doctrees")], check=True)
+    return out
+
+
+def page_count(html_dir: Path) -> int:
+    skip = {"genindex.html", "search.html"}
+    return sum(1 for p in html_dir.rglob("*.html") if p.name not in skip and "_static" not in p.parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book.tools.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
+    parser.add_argument("--reexecute", action="store_true", help="run every notebook again, ignoring the cache")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    runs = executed.execute_all(reexecute=args.reexecute)
+    pages = static_pages(runs, config)
+    units = course_units()
+    print(f"course units: {[u.name for u in units] or 'none in course/'}")
+    for variant in (VARIANTS if args.variant == "both" else (args.variant,)):
+        t0 = time.perf_counter()
+        out = sphinx_build(stage(variant, pages, units), variant)
+        print(f"{variant} book: {page_count(out)} pages in {out.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s)")
+    print(f"book built in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

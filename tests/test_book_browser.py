@@ -1,0 +1,202 @@
+"""The built book in headless Chromium, served from localhost with every other address blocked (issue 25).
+
+Needs both builds (``make book``: ``book/_build/{student,instructor}/html``); when they are missing the module
+builds them first (minutes: the notebooks are executed, or taken from ``book/_cache/``). Checks every notebook
+page (no error output, every plotly figure drawn as SVG, every image and figure PNG loads, the launch block), the
+search page, MathJax, that the student book holds no solution text and the instructor book does, and that no
+page asked for anything off the site. Screenshots of three pages go to ``artifacts/book/`` (paths printed).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import json
+import subprocess
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests import browser_support as lab
+
+pytestmark = pytest.mark.browser
+
+BOOK_BUILD = lab.ROOT / "book" / "_build"
+SCREENSHOTS = lab.ROOT / "artifacts" / "book"
+NOTEBOOK_PAGES = ["01_anchor_grouping", "02_advantages", "03_training", "04_gigpo_vs_grpo", "05_credit_lab"]
+
+
+def site(variant: str) -> Path:
+    return BOOK_BUILD / variant / "html"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the test reports what matters; the access log is noise
+        pass
+
+
+@contextlib.contextmanager
+def serving(directory: Path):
+    """The built site over HTTP on a free loopback port (search needs http://, not file://)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """Both sites served, one Chromium whose only reachable hosts are those servers; off-site requests recorded."""
+    if not all((site(v) / "index.html").exists() for v in ("student", "instructor")):
+        done = subprocess.run([sys.executable, "-m", "book.tools.build"], cwd=lab.ROOT, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, f"building the book failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    chromium = lab.ensure_chromium()
+    sync_playwright = lab.ensure_playwright()
+    workdir = tmp_path_factory.mktemp("book")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    blocked: list[str] = []
+    with serving(site("student")) as student, serving(site("instructor")) as instructor, \
+            lab.chromium_context(sync_playwright, chromium, workdir) as context:
+        allowed = (student + "/", instructor + "/")
+
+        def only_the_site(route):
+            if route.request.url.startswith(allowed):
+                route.continue_()
+            else:
+                blocked.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", only_the_site)
+        yield {"student": student, "instructor": instructor, "context": context, "blocked": blocked}
+    assert not blocked, f"the book asked for addresses off the site: {sorted(set(blocked))[:10]}"
+
+
+@pytest.fixture
+def page(book):
+    page = book["context"].new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)[:300]))
+    yield page, errors
+    page.close()
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+
+
+def broken_images(page) -> list[str]:
+    """<img> elements that did not decode (0 natural width) after being scrolled into view."""
+    return page.locator("img").evaluate_all("""imgs => imgs.filter(i => {
+        i.loading = 'eager'; return !(i.complete && i.naturalWidth > 0); }).map(i => i.currentSrc || i.src)""")
+
+
+def undecodable_pngs(page, urls: list[str]) -> list[str]:
+    """The figure PNG links that the browser cannot load and decode as images."""
+    return page.evaluate("""urls => Promise.all(urls.map(u => new Promise(done => {
+        const img = new Image(); img.onload = () => done(img.naturalWidth > 0 ? null : u);
+        img.onerror = () => done(u); img.src = u; }))).then(r => r.filter(Boolean))""", urls)
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_PAGES)
+def test_notebook_page_is_executed_drawn_and_launchable(book, page, stem):
+    page, js_errors = page
+    url = f"{book['student']}/notebooks/{stem}.html"
+    open_page(page, url)
+    assert page.locator("div.cell_output").count() > 0, f"{stem}: no outputs: the page was not executed"
+    tracebacks = page.locator("div.cell_output .output.traceback, div.cell_output .output.error")
+    assert tracebacks.count() == 0, f"{stem}: error output:\n{tracebacks.first.inner_text()[:1500]}"
+    assert "Traceback (most recent call last)" not in page.inner_text("main")
+
+    figures = page.locator(".gigpo-figure .plotly-graph-div")
+    assert figures.count() > 0, f"{stem}: no plotly figure on the page"
+    page.wait_for_function("""() => [...document.querySelectorAll('.gigpo-figure .plotly-graph-div')]
+                                    .every(d => d.querySelector('svg.main-svg'))""", timeout=60_000)
+    pngs = [a.get_attribute("href") for a in page.locator(".gigpo-figure-png a").all()]
+    assert len(pngs) == figures.count(), f"{stem}: {figures.count()} figures but {len(pngs)} PNG copies"
+    assert not undecodable_pngs(page, [f"{book['student']}/notebooks/{h}" for h in pngs])
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert not broken_images(page), f"{stem}: images that did not load: {broken_images(page)}"
+
+    launch = page.locator(".gigpo-launch")
+    assert launch.count() == 1, f"{stem}: no launch block"
+    colab = launch.locator("a.gigpo-colab").get_attribute("href")
+    assert colab.startswith("https://colab.research.google.com/github/") and colab.endswith(
+        f"/notebooks/{stem}.ipynb"), colab
+    assert "Run time:" in launch.inner_text()
+    for link in launch.locator("a[download]").all():
+        response = page.request.get(f"{book['student']}/notebooks/{link.get_attribute('href')}")
+        assert response.ok, f"{stem}: download {link.get_attribute('href')} answered {response.status}"
+        if link.get_attribute("href").endswith(".ipynb"):
+            assert json.loads(response.text())["cells"], f"{stem}: the downloaded notebook has no cells"
+    for snapshot in page.locator(".gigpo-widget-snapshot").all():
+        assert "static snapshot" in snapshot.locator(".gigpo-widget-note").inner_text()
+    assert not js_errors, f"{stem}: JavaScript errors: {js_errors[:5]}"
+    if stem == "02_advantages":
+        assert page.locator("span.MathJax, .MathJax_Display").count() > 0, "MathJax did not typeset the equations"
+        page.locator(".gigpo-figure").first.scroll_into_view_if_needed()
+        shot(page, "book-02-advantages-figure")
+
+
+def test_home_page_and_search_find_anchor_state(book, page):
+    page, _ = page
+    open_page(page, f"{book['student']}/index.html")
+    assert page.locator("nav.bd-links a").count() >= 8, "the sidebar lists the book's pages"
+    shot(page, "book-home")
+    open_page(page, f"{book['student']}/search.html?q=anchor+state")
+    page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0",
+                           timeout=60_000)
+    hits = page.locator("#search-results ul.search li a").all_inner_texts()
+    assert len(hits) >= 3, hits
+    assert any("Anchor" in h or "anchor" in h for h in hits), hits
+
+
+def site_text(variant: str) -> str:
+    """Every text file of a built site (pages, page sources, search index) as one string, HTML-unescaped."""
+    parts = [p.read_text(errors="replace") for p in site(variant).rglob("*")
+             if p.is_file() and p.suffix in {".html", ".js", ".txt", ".md", ".ipynb"} and "mathjax" not in p.parts]
+    return html.unescape("\n".join(parts))
+
+
+def test_student_book_has_no_solutions_and_instructor_book_has_them(book, page):
+    from book.tools.build import course_units
+    from book.tools.exercises import solution_texts
+
+    units = course_units()
+    if not units:
+        lab.unavailable("course/ has no otter master notebooks yet, so the book has no exercises to check")
+    page, _ = page
+    student_text = site_text("student")
+    for unit in units:
+        secrets = solution_texts(unit)
+        assert secrets, f"{unit.name}: no solution text found to check"
+        leaked = [s for s in secrets if s in student_text]
+        assert not leaked, f"the student book contains solution text of {unit.name}: {leaked[:5]}"
+        open_page(page, f"{book['student']}/exercises/{unit.stem}.html")
+        assert page.locator(".exercise").count() > 0 and page.locator(".solution").count() == 0
+
+        open_page(page, f"{book['instructor']}/exercises/{unit.stem}.html")
+        solutions = page.locator(".solution")
+        assert solutions.count() == page.locator(".exercise").count() > 0
+        solutions.first.locator("summary, .toggle-button, button").first.click()
+        text = " ".join(solutions.all_text_contents())
+        missing = [s for s in secrets if s not in text]
+        assert not missing, f"the instructor book lacks solution text of {unit.name}: {missing[:5]}"
+        if unit == units[0]:
+            solutions.first.scroll_into_view_if_needed()
+            shot(page, "book-instructor-solution")
+
+
+def shot(page, name: str) -> Path:
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
