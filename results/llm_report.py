@@ -48,15 +48,21 @@ def mean_std(values) -> str:
 
 
 def load(root: Path, estimators) -> dict[str, dict[int, list[dict]]]:
+    """Finished runs only (as many metrics rows as their config's iterations): a study still running reports what
+    has finished, never a run cut short."""
     runs: dict[str, dict[int, list[dict]]] = {}
     for est in estimators:
         for run in sorted(root.glob(f"{est}-seed*")):
-            if run.is_dir() and read_metrics(run):
-                runs.setdefault(est, {})[int(run.name.split("seed")[-1])] = read_metrics(run)
+            if not (run / "config.json").exists():
+                continue
+            records = read_metrics(run)
+            if records and len(records) >= json.loads((run / "config.json").read_text())["iterations"]:
+                runs.setdefault(est, {})[int(run.name.split("seed")[-1])] = records
     return runs
 
 
-def report(root: Path, estimators) -> None:
+def report(root: Path, estimators, prefix: str = "llm") -> None:
+    """``<prefix>_per_seed.csv``, ``<prefix>_summary.csv/.md`` and ``figures/<prefix>_*.png`` from the runs."""
     runs = load(root, estimators)
     if not runs:
         raise ValueError(f"no finished runs under {root}")
@@ -64,7 +70,7 @@ def report(root: Path, estimators) -> None:
     per_seed = [{"estimator": est, "seed": seed, "iteration": rec["iteration"],
                  **{k: rec.get(k) for k in PER_SEED_KEYS}}
                 for est, seeds in runs.items() for seed, recs in seeds.items() for rec in recs[:length]]
-    write_csv(per_seed, RESULTS / "llm_per_seed.csv")
+    write_csv(per_seed, RESULTS / f"{prefix}_per_seed.csv")
     success = {est: {s: [r["success_rate"] for r in recs[:length]] for s, recs in seeds.items()}
                for est, seeds in runs.items()}
     common = [t for t in THRESHOLDS
@@ -87,23 +93,23 @@ def report(root: Path, estimators) -> None:
             "episode length last3": mean_std([statistics.mean(r["mean_length"] for r in rs[-WINDOW:]) for rs in recs]),
             "s / iteration": mean_std([statistics.mean(r.get("time_iteration", 0) for r in rs) for rs in recs]),
         })
-    write_csv(rows, RESULTS / "llm_summary.csv")
+    write_csv(rows, RESULTS / f"{prefix}_summary.csv")
     text = to_markdown(rows) + f"\n\nHighest threshold every run reaches: {top}\n"
     if top is not None and "gigpo" in success and "grpo" in success:
         g = statistics.mean(iterations_to(v, top) for v in success["gigpo"].values())
         r = statistics.mean(iterations_to(v, top) for v in success["grpo"].values())
         text += f"Iterations to {top}: gigpo {g:.1f}, grpo {r:.1f}; speed-up grpo/gigpo {r / max(g, 1):.2f}x\n"
-    (RESULTS / "llm_summary.md").write_text(text)
+    (RESULTS / f"{prefix}_summary.md").write_text(text)
     print(text)
     curves = {est: [recs[:length] for recs in seeds.values()] for est, seeds in runs.items()}
     config = json.loads(next(root.glob("*-seed*/config.json")).read_text())
     figures = {
-        "llm_success": plots.curves_with_spread(curves, "success_rate", y_title="success (whole pool, T=1)",
+        f"{prefix}_success": plots.curves_with_spread(curves, "success_rate", y_title="success (whole pool, T=1)",
                                                 title=f"household 6/4, tiny-mini: success on the whole "
                                                       f"{config['task_pool']}-task pool (mean and spread over seeds)"),
-        "llm_adv_step_abs": plots.curves_with_spread(curves, "adv_step_abs", y_title="mean |A_S|",
+        f"{prefix}_adv_step_abs": plots.curves_with_spread(curves, "adv_step_abs", y_title="mean |A_S|",
                                                      title="step-level advantage magnitude"),
-        "llm_episode_length": plots.curves_with_spread(curves, "mean_length", y_title="mean episode length",
+        f"{prefix}_episode_length": plots.curves_with_spread(curves, "mean_length", y_title="mean episode length",
                                                        title="episode length (steps)"),
     }
     save_pngs(figures, RESULTS / "figures")  # static PNGs: they render anywhere (HTML copies would need plotly.js)

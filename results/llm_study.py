@@ -1,9 +1,14 @@
 """The LLM estimator study on CPU (results/README.md): GiGPO vs GRPO vs RLOO in the credit lab's regime.
 
-    python results/llm_study.py tune                       # lr per estimator on the tuning seed (100)
-    python results/llm_study.py study --lr gigpo=3e-4 grpo=3e-4 rloo=3e-4
-    python results/llm_study.py report                     # results/llm_*.csv, llm_summary.md, figures/llm_*.png
-    python results/llm_study.py notebook                   # notebook 04 over the same runs (papermill)
+    python results/llm_study.py tune       # lr per estimator on the tuning seed (100): results/llm_tuning.csv
+    python results/llm_study.py study      # GiGPO and GRPO x seeds 200-209, 20 iterations, held-out evaluation
+    python results/llm_study.py report     # results/llm_seeds_*.csv/.md (llm_seeds_paired.md: intervals, sign
+                                           # tests), figures/llm_seeds_*.png
+    python results/llm_study.py notebook   # notebook 04 over the same runs (papermill)
+
+The earlier study (3 seeds x 60 iterations x 3 estimators, no held-out evaluation; results/llm_*.csv):
+``study --seeds 0 1 2 --iterations 60 --estimators gigpo grpo rloo --eval-every 0 --runs runs/llm-study-60`` and
+``report --seeds 0 1 2 --estimators gigpo grpo rloo --runs runs/llm-study-60 --prefix llm``.
 
 Every run is ``python -m gigpo train`` with :data:`STUDY` (below) plus its estimator, seed, lr and iterations, one
 thread each, ``--jobs`` at a time. Runs go to ``runs/llm-study/<estimator>-seed<k>/`` (notebook 04's layout, so
@@ -20,7 +25,9 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
+from typing import Callable  # noqa: F401 (annotations)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +39,11 @@ ESTIMATORS = ("gigpo", "grpo", "rloo")
 # is measured on a fixed task set and every estimator sees the same tasks at every iteration.
 STUDY = dict(DEMO_RECIPE)
 TUNE_SEED, TUNE_LRS, TUNE_ITERATIONS, TUNE_WINDOW = 100, (3e-4, 1e-3), 20, 10
+# The paired study (issue 29): 10 seeds never used before (not 0-2, not the tuning seed 100), GiGPO and GRPO, at the
+# demo's own length (20 iterations: what fits ~90 min of one core, results/README.md "Cost"), with the held-out
+# evaluation (16 tasks from eval_seed_offset on, greedy and sampled at eval_temperature) every 5 iterations.
+STUDY_SEEDS, STUDY_ESTIMATORS, STUDY_ITERATIONS = tuple(range(200, 210)), ("gigpo", "grpo"), 20
+EVAL_EVERY, EVAL_TASKS = 5, 16
 
 
 def flags(settings: dict) -> list[str]:
@@ -60,20 +72,30 @@ def warm_start(run_root: Path, seed: int) -> Path:
     return out / "warm_start"
 
 
-def launch(run_dir: Path, settings: dict, shared_warm: Path | None) -> subprocess.Popen | None:
+def launch(run_dir: Path, settings: dict, warm) -> subprocess.Popen | None:
     if (run_dir / "metrics.jsonl").exists() and sum(1 for _ in open(run_dir / "metrics.jsonl")) >= settings["iterations"]:
         return None  # finished earlier
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
-    if shared_warm is not None:
-        shutil.copytree(shared_warm, run_dir / "warm_start")
-    cmd = [sys.executable, "-m", "gigpo", "train", *flags({**settings, "progress": False}), "--output-dir", str(run_dir)]
+    from gigpo.training.checkpoint import latest_checkpoint
+
+    resume = run_dir.is_dir() and latest_checkpoint(run_dir) is not None  # an interrupted run continues exactly
+    if not resume:
+        shared_warm = warm() if warm is not None else None
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        if shared_warm is not None:
+            shutil.copytree(shared_warm, run_dir / "warm_start")
+    cmd = [sys.executable, "-m", "gigpo", "train", *flags({**settings, "progress": False}), "--output-dir", str(run_dir),
+           *(["--resume"] if resume else [])]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(f"{run_dir}.log", "w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(f"{run_dir}.log", "a"), stderr=subprocess.STDOUT)
 
 
-def run_all(jobs: list[tuple[Path, dict, Path | None]], parallel: int) -> None:
-    """Run ``(run_dir, settings, warm)`` jobs, ``parallel`` at a time; raise if one fails."""
+def run_all(jobs: list[tuple[Path, dict, "Callable[[], Path] | None"]], parallel: int) -> None:
+    """Run ``(run_dir, settings, warm)`` jobs in order, ``parallel`` at a time; raise if one fails.
+
+    ``warm`` makes (or finds) the seed's shared warm start; it is called just before its run starts, so a warm start
+    trains while earlier runs use the other slots instead of all of them training before the first run.
+    """
     running: list[tuple[Path, subprocess.Popen]] = []
     for run_dir, settings, warm in jobs:
         while len(running) >= parallel:
@@ -104,33 +126,41 @@ def tuned_lrs_or_empty() -> dict[str, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=("tune", "study", "report", "notebook"))
-    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--iterations", type=int, default=None, help="study: 60; tune: 20")
+    parser.add_argument("--estimators", nargs="+", default=list(STUDY_ESTIMATORS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(STUDY_SEEDS))
+    parser.add_argument("--iterations", type=int, default=None, help=f"study: {STUDY_ITERATIONS}; tune: 20")
+    parser.add_argument("--eval-every", type=int, default=EVAL_EVERY, help="study: held-out evaluation every k")
+    parser.add_argument("--eval-tasks", type=int, default=EVAL_TASKS, help="study: held-out tasks per evaluation")
     parser.add_argument("--lr", nargs="*", default=[], help="study: estimator=lr (default: results/llm_tuning.csv)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     parser.add_argument("--runs", default="runs/llm-study", help="where the runs go")
+    parser.add_argument("--prefix", default="llm_seeds", help="report: results/<prefix>_*.csv/.md, figures/<prefix>_*"
+                        " (the earlier 3-seed, 60-iteration study: llm)")
     ns = parser.parse_args(argv)
     root = ROOT / ns.runs
     if ns.mode == "notebook":  # notebook 04 reads the finished runs back (reuse_runs) and draws its own figures
         from gigpo.notebook.runner import run_notebook
 
         lrs = {**tuned_lrs_or_empty(), **dict(item.split("=") for item in ns.lr)}
-        overrides = {k: v for k, v in STUDY.items() if k not in ("env", "iterations")}
+        overrides = {**{k: v for k, v in STUDY.items() if k not in ("env", "iterations")},
+                     "eval_every": ns.eval_every, "eval_tasks": ns.eval_tasks}
         run_notebook(ROOT / "notebooks" / "04_gigpo_vs_grpo.ipynb",
                      {"output_dir": str(root), "env": STUDY["env"], "estimators": ns.estimators, "seeds": ns.seeds,
-                      "iterations": ns.iterations or 60, "last_k": 3, "train_overrides": overrides,
+                      "iterations": ns.iterations or STUDY_ITERATIONS, "last_k": 3, "train_overrides": overrides,
                       "estimator_overrides": {e: {"lr": float(lr)} for e, lr in lrs.items()}},
                      name="llm-study-notebook", runs_dir=ROOT / "runs", overwrite=True)
         return 0
     if ns.mode == "report":
+        from results.llm_paired import write_paired
         from results.llm_report import report
 
-        report(root, ns.estimators)
+        report(root, ns.estimators, prefix=ns.prefix)
+        if {"gigpo", "grpo"} <= set(ns.estimators):
+            write_paired(root, prefix=f"{ns.prefix}_paired")
         return 0
     if ns.mode == "tune":
         iterations = ns.iterations or TUNE_ITERATIONS
-        warm = warm_start(root / "tuning", TUNE_SEED)
+        warm = partial(warm_start, root / "tuning", TUNE_SEED)
         jobs = [(root / "tuning" / f"{est}-lr{lr:g}", {**STUDY, "estimator": est, "lr": lr, "seed": TUNE_SEED,
                                                        "iterations": iterations}, warm)
                 for lr in TUNE_LRS for est in ns.estimators]
@@ -144,12 +174,15 @@ def main(argv=None) -> int:
         from results.llm_report import tuned_lrs
 
         lrs = {**tuned_lrs(), **lrs}
-    iterations = ns.iterations or 60
+    iterations = ns.iterations or STUDY_ITERATIONS
+    # checkpoints every 5 iterations (the last kept): a study interrupted by the machine or the session continues
+    # where it stopped when the same command runs again (resume is exact, so the results do not change)
+    held_out = {"eval_every": ns.eval_every, "eval_tasks": ns.eval_tasks, "checkpoint_every": 5, "keep_checkpoints": 1}
     jobs = []
     for seed in ns.seeds:
-        warm = warm_start(root, seed)
+        warm = partial(warm_start, root, seed)
         jobs += [(root / f"{est}-seed{seed}", {**STUDY, "estimator": est, "lr": float(lrs[est]), "seed": seed,
-                                               "iterations": iterations}, warm) for est in ns.estimators]
+                                               "iterations": iterations, **held_out}, warm) for est in ns.estimators]
     run_all(jobs, ns.jobs)
     return 0
 
