@@ -31,8 +31,8 @@ def test_student_code_cuts_solutions_as_otter_does():
 def test_sample_unit_student_page_has_exercises_and_no_solution():
     page = exercises.unit_page(SAMPLE, solutions=False)
     assert page.count("::::{exercise}") == 3 and "{solution}" not in page
-    assert "discounted_returns, 2 points (checked automatically)" in page
-    assert "explain_luck, 1 point (graded by hand)" in page
+    assert "discounted_returns · 2 points · checked automatically" in page
+    assert "explain_luck · 1 point · graded by hand" in page
     assert "def discounted_returns(traj_ids, rewards, gamma):\n    ...\n```" in page
     assert "w = ...\ngamma = ...\nprint(\"weights set\")" in page
     assert "assert discounted_returns([0, 0], [0.0, 1.0], 0.5) == [0.5, 1.0]" in page  # a public test

@@ -121,6 +121,10 @@ def sphinx_build(src: Path, variant: str) -> Path:
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "jupyter-book"), "config", "sphinx", str(src)], check=True,
                    stdout=subprocess.DEVNULL)
+    # Jupyter Book 1.0.4 always loads sphinx-thebe, which writes its config script twice into every page (a
+    # JavaScript error: "THEBE_JS_URL has already been declared") and would run code on a Binder over the network.
+    conf = src / "conf.py"
+    conf.write_text(conf.read_text() + '\nextensions = [e for e in extensions if e != "sphinx_thebe"]\n')
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", str(src), str(out),
                     "-d", str(BUILD / variant / "doctrees")], check=True)
     return out

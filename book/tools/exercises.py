@@ -160,10 +160,10 @@ def unit_page(path: Path, *, solutions: bool) -> str:
             blocks.append(item)
             continue
         label = f"{unit}-{re.sub(r'[^A-Za-z0-9]+', '-', item.name)}"
-        points = f", {item.points:g} point{'s' if item.points != 1 else ''}" if item.points is not None else ""
+        points = f" · {item.points:g} point{'s' if item.points != 1 else ''}" if item.points is not None else ""
         kind = "graded by hand" if item.manual else "checked automatically"
         body = "\n\n".join(item.prompt) or "(see the notebook)"
-        blocks.append(f"::::{{exercise}} {item.name}{points} ({kind})\n:label: {label}\n\n{body}\n::::")
+        blocks.append(f"::::{{exercise}} {item.name}{points} · {kind}\n:label: {label}\n\n{body}\n::::")
         if solutions:
             answer = "\n\n".join(item.solution) or "(no written solution: see the tests above)"
             blocks.append(f"::::{{solution}} {label}\n:class: dropdown\n\n{answer}\n::::")
