@@ -43,8 +43,8 @@ def test_sample_unit_student_page_has_exercises_and_no_solution():
 
 def test_sample_unit_instructor_page_adds_one_dropdown_solution_per_question():
     page = exercises.unit_page(SAMPLE, solutions=True)
-    assert page.count("::::{solution} course-unit-sample-") == 3 and page.count(":class: dropdown") == 3
-    assert "::::{solution} course-unit-sample-discounted-returns" in page
+    assert page.count("::::{solution} ex-course-unit-sample-") == 3 and page.count(":class: dropdown") == 3
+    assert "::::{solution} ex-course-unit-sample-discounted-returns" in page
     for secret in ("running_by_traj", "secret interleaving case", "one-sample Monte-Carlo", "gamma = 0.95",
                    "x = x * 2  # doubled for the hidden check"):
         assert secret in page, secret

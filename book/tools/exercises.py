@@ -8,7 +8,7 @@ a hidden test), and in code ``# BEGIN SOLUTION``/``# END SOLUTION`` line pairs a
 ``otter assign`` makes notebooks from it; this makes one MyST page per unit from the same source:
 
 * each question is an ``exercise`` directive: its prompt, the code with solutions cut out as otter cuts them
-  (``...`` in their place), and its public tests;
+  (``...`` in their place; a written answer becomes otter's placeholder), and its public tests;
 * the instructor page adds a ``solution`` directive (a collapsed dropdown) per question: solution cells, the
   full code and the hidden tests. The student page has no solution directive at all, so no solution text reaches
   its HTML, its search index or its page sources.
@@ -26,6 +26,7 @@ CONFIG_MARKER = re.compile(r"^\s*#\s*ASSIGNMENT CONFIG\b")
 INLINE_BEGIN = re.compile(r"^(\s*)#\s*BEGIN SOLUTION(\s+NO PROMPT)?\s*$")
 INLINE_END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
 INLINE_LINE = re.compile(r"^(\s*)(.*?)\s*#\s*SOLUTION\s*$")
+ANSWER_PLACEHOLDER = "_Type your answer here, replacing this text._"  # what otter puts for a written answer
 TEST_CONFIG = re.compile(r'""" # BEGIN TEST CONFIG.*?""" # END TEST CONFIG\n?', re.S)
 
 
@@ -131,14 +132,15 @@ def parse_master(path: Path) -> tuple[list[str | Question], str]:
             continue
         if question is None:
             items.append(text if cell["cell_type"] == "markdown" else _code_block(text))
-        elif region == "SOLUTION":
-            question.solution.append(text if cell["cell_type"] == "markdown" else _code_block(solution_code(text)))
+        elif region == "SOLUTION" and cell["cell_type"] == "markdown":  # otter leaves students a placeholder
+            question.prompt.append(ANSWER_PLACEHOLDER)
+            question.solution.append(text)
         elif region == "TESTS":
             block, hidden = _test_block(text)
             (question.solution if hidden else question.prompt).append(block)
         elif cell["cell_type"] == "markdown" or region == "PROMPT":
             question.prompt.append(text if cell["cell_type"] == "markdown" else _code_block(text))
-        else:  # a code cell of the question with inline solution markers (or none)
+        else:  # a code cell of the question (in a solution block or not): otter cuts its inline solutions
             student, full = student_code(text), solution_code(text)
             question.prompt.append(_code_block(student))
             if student != full:
@@ -159,7 +161,7 @@ def unit_page(path: Path, *, solutions: bool) -> str:
         if isinstance(item, str):
             blocks.append(item)
             continue
-        label = f"{unit}-{re.sub(r'[^A-Za-z0-9]+', '-', item.name)}"
+        label = f"ex-{unit}-{re.sub(r'[^A-Za-z0-9]+', '-', item.name)}"
         points = f" · {item.points:g} point{'s' if item.points != 1 else ''}" if item.points is not None else ""
         kind = "graded by hand" if item.manual else "checked automatically"
         body = "\n\n".join(item.prompt) or "(see the notebook)"
