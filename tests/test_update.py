@@ -286,3 +286,131 @@ def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, 
     else:
         want = prompts + sum(len(r) for r in batch.response_ids)
     assert stats["rollout_tokens"] == want > prompts
+
+
+# --- micro-batches by length within the token budget -------------------------------------------------------------------
+def test_micro_batch_plan_by_hand():
+    from gigpo.training.micro_batches import plan_micro_batches
+
+    # (prompt, block, key): free rows (key None) of totals 10, 12, 30, 31, 11; two repeats of a choice decision "d"
+    shapes = {0: (8, 2, None), 1: (9, 3, None), 2: (20, 10, None), 3: (20, 11, None), 4: (9, 2, None)}
+    # sorted by total: 0 (10), 4 (11), 1 (12), 2 (30), 3 (31); budget 40: 3 rows x (9 + 3) = 36 fit, a 4th row
+    # would cost 4 x (20 + 10) = 120; rows 2 and 3 together 2 x 31 = 62 > 40, so each goes alone
+    plan = plan_micro_batches([3, 1, 4, 0, 2], shapes, token_budget=40, max_rows=16)
+    assert plan == [[0, 4, 1], [2], [3]]
+    assert plan_micro_batches([0, 1, 2, 3, 4], shapes, token_budget=40, max_rows=16) == plan  # order-free
+    assert plan_micro_batches([0, 1, 2, 3, 4], shapes, token_budget=40, max_rows=2) == [[0, 4], [1], [2], [3]]
+    assert plan_micro_batches([0, 1, 2, 3, 4], shapes, token_budget=10, max_rows=16) == [[0], [4], [1], [2], [3]]
+    choice = {0: (5, 5, "d"), 1: (5, 5, "d"), 2: (5, 5, "d"), 3: (5, 6, "e")}
+    # repeats of "d" cost nothing more: 1 x 10 <= 10; "e" would make 2 x 11 = 22 > 10
+    assert plan_micro_batches([3, 2, 1, 0], choice, token_budget=10, max_rows=16) == [[0, 1, 2], [3]]
+
+
+def varied_free_batch(tok) -> StepBatch:
+    """Eight steps whose prompts and replies differ in length (as history grows over an episode)."""
+    prompts = ["Reach cell 3.", "You are in cell 1.", "You are in cell 2. Nothing happens.",
+               "You are in cell 2. Nothing happens. You moved left, then right, then left again.", "Go.",
+               "A bench, a lamp and a door are here.", "Cell 4: the goal is east.", "Cell 0."]
+    replies = ["<action>right", "<think>go</think><action>", "<think>go right</think><action>right</action>",
+               "<action>left</action>", "<think>the door</think><action>open door</action>", "<action>wait",
+               "<think>east is the goal, go</think><action>right</action>", "<action>up</action>"]
+    responses = [tok(r, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for r in replies]
+    n = len(prompts)
+    return StepBatch(group_ids=[0] * n, traj_ids=list(range(n)), anchors=list(range(n)), rewards=[0.0] * n,
+                     valid=[True] * n, prompt_ids=[chat_ids(tok, p) for p in prompts], response_ids=responses)
+
+
+class GradRecorder(torch.optim.SGD):
+    """SGD that keeps a copy of the gradient at every step."""
+
+    def __init__(self, params, **kw):
+        self.grads: list[list[torch.Tensor]] = []
+        super().__init__(params, **kw)
+
+    def step(self, closure=None):
+        self.grads.append([p.grad.clone() for g in self.param_groups for p in g["params"]])
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("mode", ["free", "choice"])
+@pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean"])
+def test_length_batching_leaves_loss_gradients_and_metrics_unchanged(mode, agg):
+    base, tok = fresh_tiny(lora=True)
+    with torch.no_grad():  # a trained-looking adapter, so the KL and the ratios are not trivially 0 and 1
+        torch.manual_seed(1)
+        for name, p in base.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0.0, 0.05)
+    if mode == "free":
+        batch = varied_free_batch(tok)
+    else:  # repeated decisions, as rollouts of one task have: rows 0 and 2 show the model the same choice
+        two = choice_batch(tok)
+        batch = StepBatch(group_ids=[0] * 4, traj_ids=[0, 1, 2, 3], anchors=[0, 1, 0, 1], rewards=[0.0] * 4,
+                          valid=[True] * 4, prompt_ids=two.prompt_ids * 2, candidate_ids=two.candidate_ids * 2,
+                          chosen=[1, 2, 0, 1])
+    n = len(batch)
+    advantages = torch.linspace(-1.0, 1.5, n)
+    budget = 160 if mode == "free" else 120  # small: several micro-batches of different widths
+    cfg = TrainConfig(action_mode=mode, ppo_epochs=2, minibatch_size=n // 2 + 1, micro_batch_size=2, kl_coef=0.05,
+                      entropy_coef=0.01, loss_agg_mode=agg, scoring_token_budget=budget, max_prompt_tokens=100,
+                      max_new_tokens=20, clip_ratio_high=0.28, max_grad_norm=1e9)
+    runs = {}
+    for batching in ("plain", "length"):
+        model = copy.deepcopy(base)
+        opt = GradRecorder([p for p in model.parameters() if p.requires_grad], lr=0.05)  # moves, stays smooth
+        stats = policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id,
+                              shuffle=torch.Generator().manual_seed(3), batching=batching)
+        runs[batching] = (opt.grads, stats, [p.detach().clone() for p in model.parameters() if p.requires_grad])
+    (g1, s1, w1), (g2, s2, w2) = runs["plain"], runs["length"]
+    assert len(g1) == len(g2) == 4  # 2 epochs x 2 minibatches
+    for a, b in zip(g1, g2):
+        assert all(close(x, y) for x, y in zip(a, b))
+    assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(w1, w2))
+    assert s1.keys() == s2.keys() and all(s2[k] == pytest.approx(s1[k], rel=1e-4, abs=1e-6) for k in s1)
+    assert s1["clip_frac"] > 0 and s1["kl"] > 0
+
+
+def test_no_forward_pass_the_loss_does_not_need(monkeypatch):
+    """kl_coef = 0: no reference pass; the old log-probs of the first minibatch's rows come from its gradient pass,
+    so the no-grad pass scores only the other minibatch's rows (all rows under the plain batching)."""
+    model, tok = fresh_tiny(lora=True)
+    batch = varied_free_batch(tok)
+    scored = {"no_grad": [], "grad": []}
+    real = update_module.unit_log_probs
+
+    def counting(model_, batch_, rows, **kw):
+        scored["grad" if torch.is_grad_enabled() else "no_grad"].append(list(rows))
+        return real(model_, batch_, rows, **kw)
+
+    monkeypatch.setattr(update_module, "unit_log_probs", counting)
+    cfg = TrainConfig(action_mode="free", ppo_epochs=1, minibatch_size=4, kl_coef=0.0)
+    for batching, no_grad_rows in (("length", 4), ("plain", 8)):
+        scored = {"no_grad": [], "grad": []}
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
+        policy_update(model, None, batch, torch.ones(8), cfg, opt, pad_id=tok.pad_token_id,
+                      shuffle=torch.Generator().manual_seed(0), batching=batching)
+        assert sum(len(r) for r in scored["no_grad"]) == no_grad_rows
+        assert sorted(r for rows in scored["grad"] for r in rows) == list(range(8))
+    scored = {"no_grad": [], "grad": []}
+    policy_update(model, None, batch, torch.ones(8), cfg.replace(minibatch_size=None), opt, pad_id=tok.pad_token_id)
+    assert scored["no_grad"] == []  # one epoch, one minibatch, no KL: the gradient pass is the only one
+    scored = {"no_grad": [], "grad": []}
+    policy_update(model, None, batch, torch.ones(8), cfg.replace(minibatch_size=None, kl_coef=0.01), opt,
+                  pad_id=tok.pad_token_id)
+    assert sum(len(r) for r in scored["no_grad"]) == 8  # the reference pass, once per row
+
+
+def test_seq_mean_token_mean_update_steps_on_the_gradient_of_a_plain_restatement():
+    model, tok = fresh_tiny(lora=False)
+    batch = free_batch(tok)
+    advantages = torch.tensor([1.5, -1.0, 0.5])
+    cfg = TrainConfig(action_mode="free", kl_coef=0.0, micro_batch_size=1, loss_agg_mode="seq-mean-token-mean",
+                      max_grad_norm=1e9)
+    params = [p for p in model.parameters() if p.requires_grad]
+    # one epoch, one minibatch: ratio 1, so the loss is -A per token; the mean over each reply, then over the replies
+    loss = sum(-(advantages[r] * plain_token_logp(model, p, c)).mean()
+               for r, (p, c) in enumerate(zip(batch.prompt_ids, batch.response_ids))) / 3
+    expected = torch.autograd.grad(loss, params)
+    opt = GradRecorder(params, lr=0.0)
+    policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id)
+    assert all(close(g, e) for g, e in zip(opt.grads[0], expected))

@@ -126,7 +126,18 @@ class TrainConfig(JobConfig):
     turns it on too. The same numbers as data parallel, at float rounding; checkpoints are the same files either way.
     Memory only (docs/scale.md)."""
     clip_ratio: float = 0.2
-    """PPO clip epsilon (paper: 0.2)."""
+    """PPO clip epsilon (paper: 0.2); the shorthand for ``clip_ratio_low = clip_ratio_high``."""
+    clip_ratio_low: float | None = None
+    """Clip-higher's lower side: a unit with A < 0 stops gaining past ratio 1 - clip_ratio_low (None: clip_ratio;
+    verl-agent's dynamic recipe: 0.2)."""
+    clip_ratio_high: float | None = None
+    """Clip-higher's upper side: a unit with A > 0 stops gaining past ratio 1 + clip_ratio_high (None: clip_ratio;
+    DAPO and verl-agent's dynamic recipe: 0.28)."""
+    loss_agg_mode: str = "token-mean"
+    """How each loss term is aggregated over a minibatch, verl's names: ``token-mean`` (paper: mean over every
+    response token), ``seq-mean-token-sum``, ``seq-mean-token-mean`` (mean over steps of each step's token sum or
+    mean) or ``seq-mean-token-sum-norm`` (Dr. GRPO: token sums / max_new_tokens, mean over steps). A step is a
+    "sequence"; in choice mode each step has one unit, so all four agree."""
     kl_coef: float = 0.01
     """beta, weight of the k3 KL to the reference policy (paper: 0.01); 0 skips the reference pass."""
     entropy_coef: float = 0.0
@@ -202,6 +213,13 @@ class TrainConfig(JobConfig):
                  "warm_start_steps", "eval_every", "checkpoint_every", "lora_dropout", "step_weight",
                  "eval_seed_offset", allow_zero=True)
         positive("temperature", "clip_ratio")
+        for name in ("clip_ratio_low", "clip_ratio_high"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+                raise ValueError(f"{name} must be None or > 0, got {v!r}")
+        from gigpo.training.policy_loss import LOSS_AGG_MODES
+
+        choice("loss_agg_mode", LOSS_AGG_MODES)
         positive("eval_temperature", allow_zero=True)
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
@@ -261,6 +279,11 @@ class TrainConfig(JobConfig):
         if unknown:
             raise ValueError(f"estimator_options {unknown} are not options of {self.estimator!r}; it takes {accepted}")
         return self
+
+    def clip_range(self) -> tuple[float, float]:
+        """``(low, high)``: the ratio is clipped to ``[1 - low, 1 + high]``; each defaults to ``clip_ratio``."""
+        return (self.clip_ratio if self.clip_ratio_low is None else self.clip_ratio_low,
+                self.clip_ratio if self.clip_ratio_high is None else self.clip_ratio_high)
 
     def estimator_kwargs(self) -> dict[str, Any]:
         """The options passed to the estimator: the shared fields it accepts, then ``estimator_options``."""

@@ -2,7 +2,14 @@
 
 ``unit_log_probs`` scores what each step did (its response tokens in free mode, its chosen action among the
 admissible ones in choice mode); ``policy_update`` turns those scores and the advantages into PPO-clip + k3 KL
-gradient steps with a token-mean loss over each minibatch.
+gradient steps, each term aggregated over the minibatch by ``loss_agg_mode`` (token-mean by default).
+
+Where the time goes (``benchmarks/train_step.py``): forward passes over padded rows. So micro-batches hold rows of
+similar length up to the scoring token budget (``micro_batches.py``), and no pass runs that the loss does not need:
+the reference pass only with ``kl_coef > 0``, and no separate old-log-prob pass for the rows whose first gradient
+pass comes before any optimizer step (all rows with one epoch and one minibatch; the first minibatch otherwise).
+``batching="plain"`` keeps the former scheme (rows in shuffle order, ``micro_batch_size`` at a time, an
+old-log-prob pass over every row unless the update is a single step) for comparison.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import torch
 from gigpo.training import sharding
 from gigpo.training.config import TrainConfig
 from gigpo.training.distributed import Distributed, global_row_index
+from gigpo.training.micro_batches import plan_micro_batches, row_shape
 from gigpo.training.policy_backends import continuation_log_probs
 from gigpo.training.policy_loss import policy_loss
 from gigpo.training.rollout import StepBatch
@@ -74,42 +82,69 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+BATCHINGS = ("length", "plain")
+
+
 def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, cfg: TrainConfig, optimizer, *,
                   pad_id: int, autocast=contextlib.nullcontext, shuffle: torch.Generator | None = None,
-                  dist: Distributed | None = None) -> dict[str, float]:
+                  dist: Distributed | None = None, batching: str = "length") -> dict[str, float]:
     """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
 
-    First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's when they can differ
-    from the first gradient pass (several epochs or minibatches; as verl, they are recomputed by the trainer, not
-    taken from the sampler). With one epoch and one minibatch the old log-probs equal the current ones exactly, so
-    the ratio is 1 and that forward pass is skipped. Each minibatch is accumulated over micro-batches with weights
-    that keep the loss a token-mean over the whole minibatch.
+    First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's for the rows whose
+    first gradient pass comes after an optimizer step (as verl, they are recomputed by the trainer, not taken from
+    the sampler). The other rows, those of the first minibatch of the first epoch, take the old log-probs from that
+    gradient pass, where they equal the current ones exactly (ratio 1). Each minibatch is accumulated over
+    micro-batches whose losses carry the whole minibatch's denominators (``policy_loss.unit_weights``), so the sum is
+    the ``loss_agg_mode`` aggregate over the whole minibatch. ``batching``: ``"length"`` (micro-batches of similar
+    length within ``scoring_token_budget``) or ``"plain"`` (the former scheme, for benchmarks).
 
     Data-parallel (``dist`` with K ranks, each holding complete task groups): minibatches are drawn over the rows of
     all ranks, numbered in (group, rollout, step) order (``global_row_index``), with ``shuffle`` (a keyed generator),
-    so they hold the same rows whatever K is; each rank runs its own rows of a minibatch, weighted by
-    ``1 / (units of the whole minibatch)`` (unit counts summed over ranks), and the gradients are then summed over
-    ranks: the loss stays a token-mean over the global minibatch. Statistics are summed over ranks too.
+    so they hold the same rows whatever K is; each rank runs its own rows of a minibatch, weighted by the whole
+    minibatch's denominators (its units and rows summed over ranks), and the gradients are then summed over ranks:
+    the loss stays the aggregate over the global minibatch. Statistics are summed over ranks too.
     A sharded model (FSDP, ``sharding.py``) runs each minibatch as a gathered phase and sums the gradients in one
     reducing backward instead; each rank then steps on its shard.
     """
+    if batching not in BATCHINGS:
+        raise ValueError(f"batching must be one of {BATCHINGS}, got {batching!r}")
     n = len(batch)
     dist = dist or Distributed()
     global_index, n_global = global_row_index(batch.traj_ids, dist)
     local_row = {g: r for r, g in enumerate(global_index)}
     use_ref = cfg.kl_coef > 0
-    single_step = cfg.ppo_epochs == 1 and (cfg.minibatch_size is None or cfg.minibatch_size >= n_global)
+    free = cfg.action_mode == "free"
+    # drawn up front (the same draws, in the same order, as one per epoch) to know the first minibatch's rows
+    schedule = [[[local_row[g] for g in mb if g in local_row]  # this rank's rows of each minibatch
+                    for mb in _chunks(torch.randperm(n_global, generator=shuffle).tolist(),
+                                      cfg.minibatch_size or n_global)]
+                   for _ in range(cfg.ppo_epochs)]
+    if batching == "plain":
+        single_step = cfg.ppo_epochs == 1 and len(schedule[0]) == 1
+        old_from_grad_pass = set(range(n)) if single_step else set()
+    else:
+        old_from_grad_pass = set(schedule[0][0])
+    shapes = {r: row_shape(batch, r, cfg.action_mode) for r in range(n)} if batching == "length" else {}
+
+    def micro_batches(rows: list[int], *, no_grad: bool = False) -> list[list[int]]:
+        if batching == "length":
+            return plan_micro_batches(rows, shapes, token_budget=cfg.scoring_token_budget,
+                                      max_rows=cfg.micro_batch_size)
+        if cfg.action_mode == "choice" and not no_grad:  # repeated decisions into one micro-batch: scored once
+            rows = sorted(rows, key=lambda r: batch.prompt_ids[r])
+        return _chunks(rows, cfg.micro_batch_size)
+
     score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id,
                  token_budget=cfg.scoring_token_budget, recompute=cfg.activation_checkpointing)
     old: list[torch.Tensor | None] = [None] * n
     ref: list[torch.Tensor | None] = [None] * n
     with torch.no_grad(), autocast(), sharding.gathered(model, reference):
-        for rows in _chunks(list(range(n)), cfg.micro_batch_size):
-            if not single_step:
-                logp, mask, _ = unit_log_probs(model, batch, rows, **score)
-                for j, r in enumerate(rows):
-                    old[r] = logp[j, :int(mask[j].sum())].float().cpu()
-            if use_ref:
+        for rows in micro_batches([r for r in range(n) if r not in old_from_grad_pass], no_grad=True):
+            logp, mask, _ = unit_log_probs(model, batch, rows, **score)
+            for j, r in enumerate(rows):
+                old[r] = logp[j, :int(mask[j].sum())].float().cpu()
+        if use_ref:
+            for rows in micro_batches(list(range(n)), no_grad=True):
                 with (model.disable_adapter() if reference is None else contextlib.nullcontext()):
                     ref_logp, mask, _ = unit_log_probs(reference if reference is not None else model, batch, rows,
                                                        **score)
@@ -123,28 +158,29 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     units_seen = minibatches = 0
     early_stopped = False
 
-    def accumulate(mb_rows: list[int], mb_units: float) -> tuple[float, str]:
+    def accumulate(mb_rows: list[int], mb_units: float, mb_count: float) -> tuple[float, str]:
         """Backward over this rank's rows of a minibatch, in micro-batches; returns (its share of the minibatch's
         approx KL, a non-finite loss's description or "")."""
         nonlocal units_seen
         mb_kl, bad_loss = 0.0, ""
-        for rows in _chunks(mb_rows, cfg.micro_batch_size):
+        for rows in micro_batches(mb_rows):
             with autocast():
                 logp, mask, ent = unit_log_probs(model, batch, rows, **score,
                                                  entropy="grad" if cfg.entropy_coef > 0 else "detached")
             logp, width = logp.float(), logp.shape[1]
-            if single_step:  # the policy has not moved yet: old == current, exactly
-                for j, r in enumerate(rows):
+            for j, r in enumerate(rows):
+                if old[r] is None:  # before the first optimizer step the policy has not moved: old == current
                     old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
             terms = policy_loss(
                 logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
-                clip=cfg.clip_ratio, ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
-                kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef)
+                clip=cfg.clip_range(), ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
+                kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef, loss_agg_mode=cfg.loss_agg_mode,
+                total_units=mb_units, total_rows=mb_count, norm_units=cfg.max_new_tokens if free else 1)
             units = float(mask.sum())
             if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
                 bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
                             f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
-            (terms.loss * (units / mb_units)).backward()  # token-mean over the minibatch, not per micro-batch
+            terms.loss.backward()  # already this micro-batch's share of the minibatch's aggregate
             for k in ("pg_loss", "clip_frac", "kl", "entropy"):
                 sums[k] += float(getattr(terms, k)) * units
             sums["approx_kl"] += float(terms.approx_kl_old) * units
@@ -160,17 +196,13 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
 
     sharded = sharding.is_sharded(model)
     model.train()
-    for _ in range(cfg.ppo_epochs):
-        order = torch.randperm(n_global, generator=shuffle).tolist()
-        for mb_global in _chunks(order, cfg.minibatch_size or n_global):
-            mb_rows = [local_row[g] for g in mb_global if g in local_row]  # this rank's rows of the minibatch
-            [mb_units] = dist.sum_floats(
-                [sum(len(batch.response_ids[r]) if cfg.action_mode == "free" else 1 for r in mb_rows)])
-            if cfg.action_mode == "choice":  # repeated decisions into one micro-batch: scored once (unit_log_probs)
-                mb_rows = sorted(mb_rows, key=lambda r: batch.prompt_ids[r])
+    for epoch_minibatches in schedule:
+        for mb_rows in epoch_minibatches:
+            mb_units, mb_count = dist.sum_floats(
+                [sum(len(batch.response_ids[r]) if free else 1 for r in mb_rows), len(mb_rows)])
             optimizer.zero_grad(set_to_none=True)
             with sharding.gathered(model):  # FSDP: the weights stay whole for this rank's passes, however many
-                mb_kl, bad_loss = accumulate(mb_rows, mb_units)
+                mb_kl, bad_loss = accumulate(mb_rows, mb_units, mb_count)
                 if sharded:  # every rank reduces once, the early stop's minibatch too
                     sharding.reduce_gradients(model, functools.partial(zero_loss, mb_rows[:1] or [0]))
             [mb_kl] = dist.sum_floats([mb_kl])  # every rank takes the same early-stop decision
