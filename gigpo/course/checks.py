@@ -45,14 +45,15 @@ class CheckResult:
         return f"`{self.name}`: {mark}\n\n```\n{self.message}\n```"
 
 
-def check(name: str, fn: Callable[..., Any], *, random_batches: int = RANDOM_BATCHES) -> CheckResult:
-    """Compare ``fn`` with the library on ``name``'s fixed cases, then on ``random_batches`` random batches."""
+def check(name: str, fn: Callable[..., Any], *, random_batches: int = RANDOM_BATCHES, seed: int = 0) -> CheckResult:
+    """Compare ``fn`` with the library on ``name``'s fixed cases, then on ``random_batches`` random batches drawn
+    from ``seed`` (the autograder's hidden tests use other seeds than the notebook's own check)."""
     if name not in EXERCISES:
         raise ValueError(f"unknown exercise {name!r}; the checks are {', '.join(EXERCISES)}")
     if not callable(fn):
         return CheckResult(name, False, f"check({name!r}, fn) needs a function, got {type(fn).__name__}", None)
     fixed = fixed_cases(name)
-    for case in [*fixed, *random_cases(name, random_batches)]:
+    for case in [*fixed, *random_cases(name, random_batches, seed)]:
         problem = _compare(name, fn, case)
         if problem is not None:
             return CheckResult(name, False, f"case '{case.label}': {problem}\n\ninputs:\n{_show_inputs(case)}",
