@@ -121,3 +121,28 @@ def test_the_course_extra_is_lean_and_keeps_a_preinstalled_torch():
     assert not names & {"pytest", "playwright", "textworld", "hypothesis", "jupyterlab", "gigpo"}
     torch_req = next(d for d in project["dependencies"] if d.startswith("torch"))
     assert "==" not in torch_req and "<" not in torch_req, "any recent torch a notebook host has must satisfy it"
+
+
+def test_grading_a_folder_gives_a_score_table(built, tmp_path):
+    from gigpo.course.grade import grade_folder, write_table
+
+    subs = tmp_path / "submissions"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "bob").mkdir()
+    (subs / "alice" / "03_training.ipynb").write_bytes((built / "instructor" / "03_training.ipynb").read_bytes())
+    (subs / "bob" / "03_training-bob.ipynb").write_bytes((built / "student" / "03_training.ipynb").read_bytes())
+    rows = grade_folder(subs, built / "autograder")
+    assert [(r["submission"], r["total"], r["possible"]) for r in rows] == [
+        ("alice/03_training.ipynb", 6.0, 6.0), ("bob/03_training-bob.ipynb", 0.0, 6.0)]
+    assert rows[0]["q1_ppo_clip_loss"] == 4.0 and rows[0]["q2_predict_clipped_gradient"] == 2.0
+    write_table(rows, tmp_path / "scores.csv")
+    assert (tmp_path / "scores.csv").read_text().splitlines()[0] == \
+        "submission,unit,q1_ppo_clip_loss,q2_predict_clipped_gradient,total,possible"
+
+
+def test_a_submission_of_no_known_unit_is_named(built, tmp_path):
+    from gigpo.course.grade import grade_folder
+
+    (tmp_path / "homework.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="homework.ipynb: its name must start with one unit's name"):
+        grade_folder(tmp_path, built / "autograder")
