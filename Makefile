@@ -121,5 +121,29 @@ test-course: $(COURSE_STAMP) setup
 	GIGPO_COURSE_BUILD=course/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_course_checks.py \
 		tests/test_course_build.py
 
+# The lowest declared versions (constraints-lowest.txt; torch stays the 2.13.0 CPU build) in their own venv: the tests
+# that touch transformers, peft and accelerate, then the GPU check's smoke run. Its own model cache, so the tiny models
+# are built (and tokenized) by these versions too.
+.PHONY: setup-lowest test-lowest
+LOW_VENV  ?= .venv-lowest
+LOW_PY    := $(LOW_VENV)/bin/python
+LOW_STAMP := $(LOW_VENV)/.installed
+LOW_TESTS := tests/test_trainer.py tests/test_choice_scoring.py tests/test_models.py tests/test_update.py \
+	tests/test_hf_sampling.py tests/test_hub_kernels.py tests/test_gpu_check.py
+
+setup-lowest: $(LOW_STAMP)
+
+$(LOW_STAMP): pyproject.toml constraints-lowest.txt
+	$(PYTHON) -m venv $(LOW_VENV)
+	$(LOW_PY) -m pip install -q --upgrade pip
+	$(LOW_PY) -m pip install -q -c constraints-lowest.txt -e . pytest papermill ipykernel nbformat \
+		"kernels>=0.10.2,<0.11"
+	touch $(LOW_STAMP)
+
+test-lowest: $(LOW_STAMP)
+	HF_HUB_OFFLINE=1 GIGPO_CACHE=$(CURDIR)/$(LOW_VENV)/cache $(LOW_PY) -m pytest -q -p no:cacheprovider $(LOW_TESTS)
+	HF_HUB_OFFLINE=1 GIGPO_CACHE=$(CURDIR)/$(LOW_VENV)/cache $(LOW_PY) benchmarks/gpu_check.py --smoke \
+		--out $(LOW_VENV)/gpu_check_smoke
+
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) $(COURSE_VENV) course/_build runs .pytest_cache

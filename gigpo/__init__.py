@@ -16,7 +16,12 @@ The algorithm core::
     adv = gigpo_advantages(group_ids, traj_ids, rewards, anchors, gamma=0.95, step_weight=1.0)
 
 Training (``TrainConfig``, ``train``) is imported on first use, so ``import gigpo`` stays light (no transformers).
+Importing ``gigpo`` turns transformers' hub kernels off unless ``USE_HUB_KERNELS`` is set (``gigpo.hub_kernels``).
 """
+from gigpo.hub_kernels import keep_hub_kernels_off
+
+keep_hub_kernels_off()  # before anything of ours imports transformers
+
 from gigpo.estimators import (
     AdvantageDetails,
     advantage_details,

@@ -247,8 +247,10 @@ def test_entropy_bonus_raises_the_entropy_of_uneven_choices():
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     stats = policy_update(model, None, batch, torch.zeros(2), cfg, opt, pad_id=tok.pad_token_id)
     after = entropies()
-    # zero advantages: the bonus is the only force, and it must push both choice distributions toward uniform
-    assert after[0] > before[0] and after[1] > before[1]
+    # zero advantages: the bonus is the only force, and a small step up its gradient raises the mean entropy. Not
+    # each row's: a row already near uniform (ln 2 here) can lose a little through the weights the rows share, as
+    # row 0 does under transformers 5.0 (its tokenizer keeps a merge of ' 3' that 5.25's Qwen2 tokenizer splits).
+    assert sum(after) > sum(before)
     assert stats["entropy"] == pytest.approx(sum(before) / 2, abs=1e-5)  # measured at the update's start
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
