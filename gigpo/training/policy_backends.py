@@ -1,4 +1,5 @@
-"""Rollout backends: ``hf`` (transformers ``generate``, CPU or GPU) and ``vllm`` (GPU), behind one small interface.
+"""Rollout backends: ``hf`` (transformers ``generate``, CPU or GPU) and ``vllm`` (``vllm_backend.py``), behind one
+small interface.
 
 A backend turns chat-formatted prompt strings into replies:
 
@@ -17,13 +18,11 @@ rollouts and the update score candidates with exactly the same code, within the 
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
-from gigpo.training.sampling import GumbelSampler, default_keys, request_seeds, sample_rows
+from gigpo.training.sampling import GumbelSampler, default_keys, sample_rows
 from gigpo.training.scoring import continuation_log_probs
 
 __all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
@@ -157,73 +156,10 @@ class HFBackend:
         return [Choice(e, cands, index, s.tolist()) for e, cands, index, s in zip(encoded, cand_ids, chosen, scores)]
 
 
-class VLLMBackend:
-    """vLLM generation for GPU runs (free mode). Imported lazily: CPU code paths never import vllm.
+def __getattr__(name: str):
+    """``VLLMBackend`` lives in ``vllm_backend.py`` (which imports this module) and is re-exported on first access."""
+    if name == "VLLMBackend":
+        from gigpo.training.vllm_backend import VLLMBackend
 
-    With LoRA the adapter is saved after every update and passed as a new ``LoRARequest`` (fresh name and int id,
-    since vLLM caches adapters by id); under full fine-tuning the weights are pushed into the engine's model with
-    ``load_weights`` via ``collective_rpc``. Either way ``policy_version`` records what the engine holds.
-    """
-
-    def __init__(self, model_path: str, tokenizer, *, lora_rank: int | None, work_dir: str | Path, seed: int,
-                 max_prompt_tokens: int, max_new_tokens: int, gpu_memory_utilization: float = 0.5,
-                 dtype: str = "bfloat16"):
-        # In-process engine: collective_rpc can then run our weight loader directly on the live model.
-        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        try:
-            from vllm import LLM
-        except ImportError as exc:
-            raise ValueError("backend 'vllm' needs vLLM on a CUDA machine: pip install 'gigpo[gpu]'") from exc
-        self.tokenizer = tokenizer
-        self.max_prompt_tokens = max_prompt_tokens
-        self.lora_rank = lora_rank
-        self.work_dir = Path(work_dir)
-        kwargs = dict(enable_lora=True, max_lora_rank=lora_rank, max_loras=1) if lora_rank else {}
-        self.llm = LLM(model=model_path, tokenizer=model_path, seed=seed, dtype=dtype,
-                       max_model_len=max_prompt_tokens + max_new_tokens,
-                       gpu_memory_utilization=gpu_memory_utilization, **kwargs)
-        self.policy_version = 0
-        self._lora_request = None
-
-    def sync(self, model, version: int) -> None:
-        if self.lora_rank:
-            from vllm.lora.request import LoRARequest
-
-            path = self.work_dir / f"policy_v{version}"
-            model.save_pretrained(path)  # peft writes adapter_config.json + adapter_model.safetensors
-            self._lora_request = LoRARequest(f"policy-v{version}", version + 1, str(path))
-        else:
-            state = {k: v.detach() for k, v in model.state_dict().items()}
-            self.llm.collective_rpc(_load_weights_into_worker, args=(state,))
-        self.policy_version = version
-
-    def generate(self, prompts: list[str], *, temperature: float, max_new_tokens: int,
-                 greedy: bool = False, sample_keys: list[int] | None = None) -> list[Generation]:
-        """``sample_keys``: one random-stream key per prompt, turned into vLLM per-request seeds; None: the engine's."""
-        from vllm import SamplingParams
-        from vllm.inputs import TokensPrompt
-
-        if self.lora_rank and self._lora_request is None:
-            raise RuntimeError("vllm backend: no adapter synced yet; call sync(model, version) before generating")
-        encoded = [encode_prompt(self.tokenizer, p, self.max_prompt_tokens) for p in prompts]
-        seeds = request_seeds(sample_keys) if sample_keys is not None and not greedy else [None] * len(encoded)
-        params = [SamplingParams(temperature=0.0 if greedy else temperature, top_p=1.0, top_k=-1, seed=seed,
-                                 max_tokens=max_new_tokens, logprobs=0, stop_token_ids=[self.tokenizer.eos_token_id])
-                  for seed in seeds]
-        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=e) for e in encoded], params,
-                                    lora_request=self._lora_request, use_tqdm=False)
-        results = []
-        for e, out in zip(encoded, outputs):
-            c = out.outputs[0]
-            ids = list(c.token_ids)
-            lps = [next(iter(d.values())).logprob for d in c.logprobs] if c.logprobs else None
-            results.append(Generation(e, ids, self.tokenizer.decode(ids, skip_special_tokens=True), lps))
-        return results
-
-    def choose(self, prompts, candidates, *, temperature, greedy=False, sample_keys=None):
-        raise ValueError("action_mode 'choice' runs on the hf backend; use action_mode='free' with vllm")
-
-
-def _load_weights_into_worker(worker, state):
-    """Runs inside the vLLM worker: copy the trainer's full weights into the engine's model."""
-    worker.model_runner.model.load_weights(weights=list(state.items()))
+        return VLLMBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

