@@ -31,8 +31,8 @@
 # **What to expect.** From a prior at 0.25 success (household 6/4, 3 seeds): GiGPO reaches 90% in about 22
 # iterations, GRPO in about 49, GiGPO faster on 3 of 3 seeds, with shorter final episodes (6.5 vs 14.8 steps);
 # from scratch GiGPO is faster to 50%; on Sokoban the two tie; on the shop neither gets far in 40 iterations.
-# The 10-seed figures are in docs/lab.md (issue 29: the lead held on 10 more seeds). This is where GiGPO's lead over GRPO is
-# established; on the LLM recipe of notebooks 03/04 it is not (issue 29, `results/README.md`).
+# The 10-seed figures are in docs/lab.md (issue 29: the lead held on 10 more seeds). This is where GiGPO's lead over
+# GRPO is established; on the LLM recipe of notebooks 03/04 it is not (issue 29, `results/README.md`).
 #
 # The LLM of notebooks 03/04 learns the CPU recipe in minutes (about +0.3 to +0.4 success in 20 iterations), but
 # each run costs minutes and its seed-to-seed spread is as large as the difference between estimators. Here
