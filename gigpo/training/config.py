@@ -151,6 +151,9 @@ class TrainConfig(JobConfig):
     """Learning rate per iteration after the warmup: ``constant`` (paper), ``linear`` or ``cosine`` decay toward 0."""
     warmup_iterations: int = 0
     """Iterations of linear lr warmup, lr x (i+1)/(W+1): keeps Adam's first, full-size steps small (0: none)."""
+    lr_horizon: int = 0
+    """Iterations the lr schedule spans (its decay reaches 0 there); 0: ``iterations`` at the run's start. Fixed when
+    a run starts and kept on ``--resume``: a decaying run extends only up to it (docs/training.md)."""
 
     # --- warm start ----------------------------------------------------------------------------------------------
     warm_start_steps: int = 0
@@ -236,6 +239,11 @@ class TrainConfig(JobConfig):
                 or not 0 <= self.warmup_iterations < self.iterations:
             raise ValueError(f"warmup_iterations must be an int in [0, iterations={self.iterations}), "
                              f"got {self.warmup_iterations!r}")
+        if isinstance(self.lr_horizon, bool) or not isinstance(self.lr_horizon, int) or self.lr_horizon < 0:
+            raise ValueError(f"lr_horizon must be an int >= 0 (0: iterations), got {self.lr_horizon!r}")
+        if self.lr_horizon and self.lr_schedule != "constant" and self.lr_horizon < self.iterations:
+            raise ValueError(f"lr_horizon={self.lr_horizon} is shorter than iterations={self.iterations}: a "
+                             f"{self.lr_schedule} schedule ends at its horizon; set lr_horizon >= iterations or 0")
         if self.minibatch_size is not None and self.minibatch_size < 1:
             raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
         if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:

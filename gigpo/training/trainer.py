@@ -20,6 +20,7 @@ import contextlib
 import copy
 import dataclasses
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -30,12 +31,14 @@ import torch
 from envs import GroupRunner
 from gigpo.estimators import registry
 from gigpo.training import sharding
-from gigpo.training.checkpoint import checkpoint_states, latest_checkpoint, load_checkpoint, read_state, save_checkpoint
+from gigpo.training.checkpoint import (checkpoint_states, latest_checkpoint, list_checkpoints, load_checkpoint,
+                                      read_state, save_checkpoint, saved_lr_horizon)
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.training.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.host_memory import peak_resident_gib, set_mmap_threshold
-from gigpo.training.lr_schedule import lr_factor
+from gigpo.training.durable_files import write_text_atomic
+from gigpo.training.lr_schedule import lr_factor, schedule_horizon
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
@@ -46,6 +49,8 @@ from gigpo.training.update import policy_update
 from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
+RUN_MARKER = ".gigpo_run"  # written into every output_dir a run uses: --overwrite deletes only where it finds one
+RUN_ENTRIES = (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json")  # what --overwrite deletes
 
 
 # --- tasks (every other random draw is keyed too: seeds.py) ---------------------------------------------------------
@@ -135,18 +140,25 @@ def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
 
 
 def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bool) -> Path | None:
-    """Check the output dir against resume/overwrite; returns the checkpoint to resume from, if any."""
-    has_run = (out_dir / METRICS_FILE).exists() or latest_checkpoint(out_dir) is not None
+    """Check the output dir against resume/overwrite and mark it as a run; returns the checkpoint to resume from
+    (the newest intact one), if any."""
+    has_run = (out_dir / METRICS_FILE).exists() or bool(list_checkpoints(out_dir))
     if has_run and not (resume or overwrite):
         raise ValueError(f"output_dir {str(out_dir)!r} already holds a run; pass resume=True (--resume) to continue "
                          "it, overwrite=True (--overwrite) to start over, or choose another output_dir")
+    ckpt = None
     if overwrite and not resume:
+        present = [name for name in RUN_ENTRIES if (out_dir / name).exists()]
+        if present and not (out_dir / RUN_MARKER).exists():  # e.g. a Hugging Face model folder (its config.json)
+            raise ValueError(f"overwrite: {str(out_dir)!r} has no {RUN_MARKER} marker, so it does not hold a gigpo "
+                             f"run (or holds one of a version before the marker); refusing to delete "
+                             f"{', '.join(present)} there. Delete them yourself or choose another output_dir")
         import shutil
-        for name in (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json"):
+        for name in present:
             target = out_dir / name
-            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
-        return None
-    ckpt = latest_checkpoint(out_dir) if resume else None
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+    elif resume:
+        ckpt = latest_checkpoint(out_dir)
     if ckpt is not None:
         saved = read_state(ckpt)["config"]
         now = json.loads(cfg.to_json())  # the serialised form the checkpoint holds: a tuple option is a list there
@@ -154,6 +166,8 @@ def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bo
         if differ:
             raise ValueError("resume: settings differ from the checkpointed run: "
                              + ", ".join(f"{k} (run: {saved.get(k)!r}, now: {now[k]!r})" for k in differ))
+        schedule_horizon(cfg.lr_schedule, cfg.iterations, cfg.lr_horizon, saved_lr_horizon(ckpt))  # raises past it
+    write_text_atomic(out_dir / RUN_MARKER, "a gigpo training run: --overwrite may delete its files here\n")
     return ckpt
 
 
@@ -203,11 +217,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     autocast = (lambda: torch.autocast("cuda", dtype=getattr(torch, cfg.dtype))) if mixed else contextlib.nullcontext
 
     start = load_checkpoint(ckpt, model, optimizer) if ckpt is not None else 0
+    # the lr schedule's horizon, fixed at the run's start: extending a run keeps the rates it already trained with
+    horizon = schedule_horizon(cfg.lr_schedule, cfg.iterations, cfg.lr_horizon,
+                               saved_lr_horizon(ckpt) if ckpt is not None else None)
     history = [m for m in read_metrics(out_dir) if m["iteration"] < start]  # drop rows of unfinished iterations
     dist.barrier()  # every rank has read the metrics before rank 0 rewrites them
-    if dist.is_main:
-        (out_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in history))
-        (out_dir / "config.json").write_text(cfg.to_json())
+    if dist.is_main:  # atomic: a kill mid-write must not lose the rows of checkpointed iterations
+        write_text_atomic(out_dir / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in history))
+        write_text_atomic(out_dir / "config.json", cfg.to_json())
 
     from tqdm.auto import trange
 
@@ -233,8 +250,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         advantages = compute_advantages(cfg, batch)
         seconds["advantage"] = time.perf_counter() - t0
         batch_stats = rollout_metrics(cfg, batch, advantages, dist, groups)  # over all ranks' rows
-        # 3. update, at this iteration's learning rate (a pure function of the iteration, so resume continues it)
-        lr = cfg.lr * lr_factor(iteration, cfg.iterations, cfg.lr_schedule, cfg.warmup_iterations)
+        # 3. update, at this iteration's learning rate (a pure function of the iteration and the run's fixed horizon)
+        lr = cfg.lr * lr_factor(iteration, horizon, cfg.lr_schedule, cfg.warmup_iterations)
         for group in optimizer.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
@@ -266,6 +283,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         if dist.is_main:  # only rank 0 writes; every rank holds the same (reduced) row
             with open(out_dir / METRICS_FILE, "a") as f:
                 f.write(json.dumps(row) + "\n")
+                f.flush()
+                os.fsync(f.fileno())  # durable before the checkpoint that counts this iteration as done
         history.append(row)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
         # 5. checkpoint
@@ -274,7 +293,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
             states = checkpoint_states(model, optimizer) if dist.fsdp or dist.is_main else None  # FSDP: all gather
             if dist.is_main:
                 save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints,
-                                states=states)
+                                states=states, lr_horizon=horizon)
 
     whole = trainable_state_dict(model) if dist.fsdp else None  # every rank gathers, rank 0 writes
     if dist.is_main:
