@@ -17,18 +17,79 @@
 # # 03 · Training an agent with GiGPO
 #
 # One training run, end to end: every iteration plays G tasks x N rollouts with the current policy, computes
-# the advantages (GiGPO: episode + step level; or GRPO / RLOO for comparison), and takes a PPO-clip step with a
-# KL penalty to the reference policy (paper Sec. 4, Alg. 1). The trainer is `gigpo.training.trainer.train`; this notebook
-# only sets its parameters, runs it, and plots `metrics.jsonl` while it runs and at the end.
+# the advantages (GiGPO: episode + step level; or GRPO / RLOO for comparison), and takes PPO-clip steps on them.
+# The trainer is `gigpo.training.trainer.train`; this notebook only sets its parameters, runs it, and plots
+# `metrics.jsonl` while it runs and at the end.
+#
+# **Learning objectives.** After this notebook you can: name the phases of an iteration (rollouts, advantages,
+# update, metrics); explain choice mode and why it is this recipe's main departure from the paper; say what the
+# warm start is for; say how one step's advantage becomes a loss on tokens; read the curves (success on the
+# training tasks, |A_E| and |A_S|, step-group statistics) and say what they do not measure.
+#
+# **Paper.** arXiv 2505.10978, Sec. 4: the combined advantage (Eq. 8) and the clipped policy objective it is
+# optimised with (Eq. 9); the experiments' setup (ALFWorld, WebShop; the training details in the appendix) for the
+# GPU command at the end of this cell.
+#
+# **Run time.** About 3-4 minutes on 2 idle CPU cores with the defaults: `make demo` trains the same recipe and took
+# 3 min 14 s on a fresh clone (`results/README.md`); the notebook adds its kernel and figures (~10 s). Other jobs on
+# the same cores stretch it a lot: with the 2 cores shared by a dozen processes one iteration took ~10 minutes.
+#
+# **What to expect.** A warm start, then 20 iterations drawn live. Training success rises from about 0.25 to about
+# 0.6 (seed 0 of the recipe under `make demo`: 0.27 over the first 3 iterations, 0.64 over the last 3; seeds 1 and
+# 2: +0.34 and +0.31); |A_S| is about as large as |A_E| (iteration 0: 0.21 and 0.24), nearly every step shares its
+# state with another step of its group (iteration 0: 98%), and `kl` is 0 throughout (no KL term, below).
+#
+# ### How this recipe differs from the paper
+#
+# - **Choice mode** (`action_mode = 'choice'`), the main departure. The paper's agent writes a reply,
+#   `<think>..</think><action>..</action>`, which may be malformed or name an action the env does not accept (an
+#   invalid action, reward -0.1). Here the policy is the model's distribution **restricted to the admissible
+#   actions**: each admissible action is scored by the summed log-probability of its tokens (plus end-of-turn),
+#   the scores are renormalised over the candidates, and the action is sampled from that. No reply format to learn,
+#   no invalid actions, no reasoning text: a ~0.5M-parameter model learns to pick from a list in minutes, where
+#   free mode would first have to teach it to write the format. `-p action_mode free` gives the paper's mode.
+# - **A warm start stands in for pretraining.** The paper starts from an instruct model that already succeeds
+#   sometimes; `tiny-mini` starts from random weights and would almost never win, and a group where no rollout wins
+#   has all advantages 0. So the run first takes `warm_start_steps = 90` supervised steps on the expert's actions
+#   (64 expert episodes, 8 per pool task), which leaves it at a modest success (~0.15-0.3 depending on the seed;
+#   docs/training.md shows how steeply that depends on the step count). These weights are also the reference
+#   policy.
+# - **No KL penalty.** `kl_coef = 0.0`: the loss has no KL term to the reference policy (the paper uses 0.01), and
+#   the reference pass is skipped (the `kl` metric stays 0). What keeps each update small is PPO's clip, the
+#   `target_kl` stop on the minibatch steps (0.1), a 2-iteration lr warmup and a cosine decay of the lr.
+# - **Success is measured on the training tasks.** The pool has 8 tasks (`task_pool = 8`) and every iteration plays
+#   all of them (`num_groups = 8`), so `success_rate` is success on the very tasks being trained on: it measures
+#   learning these eight tasks, not generalisation. `eval_every = 0` switches the held-out evaluation off; with
+#   `-p eval_every 5` the run also reports greedy and sampled success on held-out tasks (seeds from
+#   `eval_seed_offset`), at extra cost.
+# - Smaller everything: household with 6 receptacles and 4 objects, 10 steps, no history in the prompt, 20
+#   iterations, full fine-tuning at lr 3e-4 (the paper: 1e-6), minibatches of 64 step rows.
+#
+# ### From a step's advantage to a loss on tokens
+#
+# Each environment step is one row with one advantage $A = A^E + \omega A^S$ (notebook 02). The update sees the
+# step's **units**: in free mode the tokens of its reply, in choice mode one unit, the chosen action (its
+# log-probability over the admissible actions). The step's $A$ is **broadcast to every unit of the step**; prompt
+# tokens carry no loss. Per unit, with $r = \pi_\theta(u) / \pi_{old}(u)$,
+# $$\ell_u = -\min\big(r A,\ \operatorname{clip}(r, 1 - \epsilon, 1 + \epsilon) A\big),$$
+# and the loss is the mean of $\ell_u$ over all units of the minibatch (`token-mean`, the paper's and verl-agent's
+# choice; in free mode a step with a longer reply therefore weighs more), plus `kl_coef` x the k3 KL and minus
+# `entropy_coef` x the entropy (both 0 here). Code: `gigpo/training/policy_loss.py` and `gigpo/training/update.py`.
+#
+# ### Does GiGPO beat GRPO on this recipe?
+#
+# Not established. `results/README.md` reports a study of this recipe (3 paired seeds x 60 iterations) in which
+# GiGPO reached 0.6 success after 19.7 iterations against GRPO's 33.0; that rests on 3 seeds, and three
+# more seeds of the same recipe (the lr-tuning seed and two held-out seeds, issue 29) went the other way, two of
+# them by wide margins. A larger study is under way. Where GiGPO's lead *is* established is the credit lab
+# (notebook 05: a tabular policy; docs/lab.md, 10 paired seeds, and it held on 10 more, issue 29). Run the
+# comparison yourself with notebook 04.
 #
 # **Parameters.** The next cell is papermill's `parameters` cell: it holds every field of
-# `gigpo.training.config.TrainConfig`, one for one (a test checks this), set to **the CPU recipe that learns**
-# (`python -m gigpo demo`, `gigpo.training.demo.DEMO_RECIPE`, measured in `results/README.md`): household with 6
-# receptacles and 4 objects, the whole 8-task pool x 8 rollouts every iteration (so the curve measures learning,
-# not which tasks were drawn), the small `tiny-mini` model (built locally) warm-started on expert episodes of the
-# pool tasks to a modest success, then GiGPO with an lr warmup, a cosine decay and PPO's target-KL stop. Success
-# rises by ~0.3 in 20 iterations (first 3 iterations 0.21-0.31, last 3 0.52-0.65 on seeds 0-2), a few minutes on
-# 2 CPU cores. Run with other parameters from a shell (outputs go to `runs/<name>/`: the executed notebook,
+# `gigpo.training.config.TrainConfig`, one for one (a test checks this), set to **the CPU recipe**
+# (`python -m gigpo demo`, `gigpo.training.demo.DEMO_RECIPE`, measured in `results/README.md`). The knobs this unit is
+# about come first; the block marked **systems** (device, memory, parallelism, files) changes speed and memory, not
+# what is learnt. Run with other parameters from a shell (outputs go to `runs/<name>/`: the executed notebook,
 # `metrics.jsonl`, `config.json`, the figures):
 #
 # ```
@@ -47,87 +108,95 @@
 #     -p backend vllm -p action_mode free -p finetune lora -p lora_rank 32 -p lr 1e-5 \
 #     -p num_groups 16 -p group_size 8 -p max_steps 50 -p history_length 2 -p max_new_tokens 512 \
 #     -p kl_coef 0.01 -p entropy_coef 0.001 -p iterations 150 -p eval_every 5 -p eval_tasks 64 \
-#     -p micro_batch_size 8 -p progress false
+#     -p micro_batch_size 8 -p progress false -p env_options "{}" -p task_pool null -p warm_start_steps 0 \
+#     -p minibatch_size null -p target_kl null -p lr_schedule constant -p warmup_iterations 0 \
+#     -p activation_checkpointing true
 # ```
-# (`-p finetune full -p lr 1e-6` is the paper exactly.)
+# (`-p finetune full -p lr 1e-6` is the paper exactly. The last two lines undo the CPU recipe's settings: the
+# default household, any task seed, no warm start, one optimizer step per iteration, a constant lr.)
 
 # %% tags=["parameters"]
-# papermill parameters: TrainConfig's fields, one for one (gigpo/training/config.py has the full documentation)
+# papermill parameters: TrainConfig's fields, one for one, set to the CPU recipe (gigpo/training/config.py
+# documents each). First the knobs this unit is about, then a marked block of systems settings.
 
-# environment
-env = 'household'  # Environment name for ``envs.make`` (built-in or registered with ``envs.register``).
-env_options = {'num_receptacles': 6, 'num_objects': 4}  # Keyword options for ``envs.make(env, **env_options)``.
-max_steps = 10  # Cap on steps per episode (paper: 50 for ALFWorld, 15 for WebShop); the env's own limit applies too.
-task_pool = 8  # Draw training tasks from seeds ``0..task_pool-1`` (a small pool is easier to learn); None: any s...
+# the task: what the agent plays
+env = 'household'  # environment name (envs.names(), or one registered with envs.register)
+env_options = {'num_receptacles': 6, 'num_objects': 4}  # for envs.make: a smaller household than the default
+max_steps = 10  # step limit of an episode (paper: 50 for ALFWorld, 15 for WebShop)
+task_pool = 8  # training tasks are seeds 0..task_pool-1; success below is measured on these same tasks
 
-# model
-model = 'tiny-mini'  # ``tiny`` (random Qwen2, built locally), ``smollm2-135m`` (offline instruct model), a local path or...
-device = 'auto'  # ``auto`` (cuda if available, else cpu), ``cpu`` or ``cuda``.
-dtype = 'float32'  # Training dtype: ``float32`` (CPU, exact resume) or ``bfloat16``/``float16`` on GPU.
-finetune = 'full'  # ``lora`` (peft adapter; the reference policy is the base with the adapter disabled) or ``full``.
-lora_rank = 16  # LoRA rank r.
-lora_alpha = 32.0  # LoRA scaling alpha (the update is scaled by alpha / r).
-lora_dropout = 0.0  # Dropout on the LoRA input; 0 keeps log-probs of the rollout and the update identical.
+# the policy
+model = 'tiny-mini'  # tiny-mini: a ~0.5M-parameter Qwen2-architecture model built locally (paper: Qwen2.5-1.5B)
+finetune = 'full'  # full: every weight trains (the paper); lora: a low-rank adapter (its shape: systems block)
+action_mode = 'choice'  # choice: sample among the admissible actions (this recipe); free: write a reply (paper)
+
+# rollouts: the groups GiGPO compares
+num_groups = 8  # G, tasks per iteration (paper: 16); here the whole pool every iteration
+group_size = 8  # N, rollouts per task: the group of GRPO/GiGPO (paper: 8)
+history_length = 0  # past (observation, action) turns shown in the prompt (paper: 2)
+max_new_tokens = 64  # reply budget per step, free mode only (paper: 512)
+temperature = 1.0  # sampling temperature of the training rollouts (paper: 1.0)
+invalid_penalty = 0.1  # subtracted from a step's reward when its reply is not an admissible action (paper: 0.1)
+
+# advantages (notebook 02)
+estimator = 'gigpo'  # gigpo, grpo, rloo, hgpo, graphgpo or one you register (gigpo.register_estimator)
+gamma = 0.95  # discount of the step-level returns R_t (paper: 0.95)
+step_weight = 1.0  # omega, the weight of A_S in A = A_E + omega * A_S (paper: 1.0)
+norm = 'std'  # std: divide by the group's std (paper); none: mean only (the paper's 'w/o std' variant)
+similarity = None  # None: exact anchor states; a threshold in (0, 1]: group similar observations (notebook 01)
+episode_stats = 'trajectory'  # trajectory: A_E pools one return per rollout (Eq. 3); step: per step row (verl-agent)
+estimator_options = {}  # further options of the chosen estimator, e.g. {'history_length': 3} for hgpo
+
+# the policy update: PPO-clip on the advantages
+lr = 0.0003  # AdamW learning rate (paper, full FT of 1.5B: 1e-6; the tiny model needs far more)
+weight_decay = 0.01  # AdamW weight decay (paper: 0.01)
+max_grad_norm = 1.0  # gradient clipping by global norm (paper: 1.0)
+ppo_epochs = 1  # passes over each iteration's batch (paper: 1)
+minibatch_size = 64  # step rows per optimizer step; None: the whole batch in one step (paper)
+clip_ratio = 0.2  # PPO clip epsilon (paper: 0.2); both sides unless the two below are set
+clip_ratio_low = None  # clip-higher's lower side, 1 - low (None: clip_ratio)
+clip_ratio_high = None  # clip-higher's upper side, 1 + high (None: clip_ratio; DAPO: 0.28)
+loss_agg_mode = 'token-mean'  # token-mean (paper) or verl's seq-mean-* modes; all agree in choice mode
+kl_coef = 0.0  # weight of the k3 KL to the reference policy (paper: 0.01); this recipe runs without it
+entropy_coef = 0.0  # entropy bonus weight (paper: 0.001)
+target_kl = 0.1  # stop an iteration's minibatch steps once the approx KL to the rollout policy exceeds this
+lr_schedule = 'cosine'  # lr per iteration after the warmup: constant (paper), linear or cosine decay
+warmup_iterations = 2  # iterations of linear lr warmup (Adam's first steps are its largest)
+lr_horizon = 0  # iterations the lr schedule spans; 0: this run's iterations
+
+# warm start: supervised steps on expert episodes before RL
+warm_start_steps = 90  # supervised steps on expert replies (0: none); sets the starting success
+warm_start_episodes = 64  # expert episodes collected for it (8 per pool task here)
+warm_start_lr = 0.001  # its learning rate
+warm_start_batch = 16  # examples per warm-start step
+
+# the run
+iterations = 20  # training iterations, each rollouts + advantages + update (paper: 150)
+seed = 0  # seeds torch, numpy and random: the same seed gives identical metrics on CPU
+eval_every = 0  # evaluate on held-out tasks every k iterations (0: never; paper: 5)
+eval_tasks = 8  # held-out tasks per evaluation
+eval_temperature = 0.4  # temperature of the sampled evaluation (paper: 0.4); a greedy one runs too
+
+# === systems: where and how the run computes (device, memory, parallelism, files) ==================
+# They change speed, memory and where files go, not what the policy learns (except dtype's rounding).
+device = 'auto'  # auto: cuda if available, else cpu
+dtype = 'float32'  # float32 (CPU, exact resume) or bfloat16/float16 on a GPU
+lora_rank = 16  # LoRA rank r (only with finetune='lora')
+lora_alpha = 32.0  # LoRA scaling alpha (the update is scaled by alpha / r)
+lora_dropout = 0.0  # dropout on the LoRA input; 0 keeps rollout and update log-probs identical
 lora_target_modules = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
-
-# rollouts
-backend = 'hf'  # ``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU, ``pip install gigpo[gpu]``, free mode).
-action_mode = 'choice'  # ``free``: generate ``<think>..</think><action>..</action>`` and parse (the paper); ``choic...
-num_groups = 8  # G, tasks per iteration (paper: 16).
-group_size = 8  # N, rollouts per task, the group of GRPO/GiGPO (paper: 8).
-history_length = 0  # Past (observation, action) turns shown in the prompt (paper: 2).
-max_prompt_tokens = 2048  # Prompts longer than this keep their last tokens (paper: 2048).
-max_new_tokens = 64  # Response budget per step in free mode (paper: 512).
-temperature = 1.0  # Sampling temperature of training rollouts (paper: 1.0); the update scores tokens at the same te...
-invalid_penalty = 0.1  # Subtracted from the reward of a step whose reply is not a well-formed admissible action (pa...
-
-# advantages
-estimator = 'gigpo'  # Any registered estimator (``gigpo.estimator_names()``): ``gigpo`` (episode + anchor-state ste...
-gamma = 0.95  # Discount for GiGPO's step-level returns (paper: 0.95).
-step_weight = 1.0  # omega, weight of the step-level advantage A_S (paper: 1.0).
-norm = 'std'  # Advantage normalization: ``std`` (GRPO/GiGPO) or ``none`` (mean-only, the paper's 'w/o std' variant).
-similarity = None  # None: exact anchor-state groups; a threshold in (0, 1] groups similar states (paper's similarit...
-episode_stats = 'trajectory'  # ``trajectory`` (paper Eq. 3) or ``step`` (verl-agent: statistics over every step row).
-estimator_options = {}  # Further keyword options of the chosen estimator beyond the shared ones above (JSON on the...
-
-# update
-lr = 0.0003  # AdamW learning rate (paper, full FT of 1.5B: 1e-6; LoRA on the tiny model needs far more).
-weight_decay = 0.01  # AdamW weight decay (paper: 0.01).
-max_grad_norm = 1.0  # Gradient clipping by global norm (paper: 1.0).
-ppo_epochs = 1  # Passes over each iteration's batch (paper: 1).
-minibatch_size = 64  # Steps per optimizer step; None: the whole batch in one step.
-micro_batch_size = 64  # Steps per forward/backward pass (gradient accumulation inside a minibatch; memory only, sam...
-scoring_token_budget = 2560  # Most token positions (rows x padded length) in one forward pass that scores prompts an...
-activation_checkpointing = False  # Recompute activations in backward (per layer, and per forward pass when a call needs sev...
-host_mmap_threshold = 0  # Bytes: CPU allocations at least this large are mmapped and go back to the OS when freed (glibc...
-fsdp = False  # Under a launcher with several processes: shard the weights, gradients and optimizer state over th...
-clip_ratio = 0.2  # PPO clip epsilon (paper: 0.2); the shorthand for ``clip_ratio_low = clip_ratio_high``.
-clip_ratio_low = None  # Clip-higher's lower side: a unit with A < 0 stops gaining past ratio 1 - clip_ratio_low (N...
-clip_ratio_high = None  # Clip-higher's upper side: a unit with A > 0 stops gaining past ratio 1 + clip_ratio_high (...
-loss_agg_mode = 'token-mean'  # How each loss term is aggregated over a minibatch, verl's names: ``token-mean`` (pap...
-kl_coef = 0.0  # beta, weight of the k3 KL to the reference policy (paper: 0.01); 0 skips the reference pass.
-entropy_coef = 0.0  # Entropy bonus weight (paper: 0.001).
-target_kl = 0.1  # PPO's early stop: before each optimizer step, if the minibatch's approx KL(pi_old || pi_theta) ex...
-lr_schedule = 'cosine'  # Learning rate per iteration after the warmup: ``constant`` (paper), ``linear`` or ``cosin...
-warmup_iterations = 2  # Iterations of linear lr warmup, lr x (i+1)/(W+1): keeps Adam's first, full-size steps small ...
-
-# warm start
-warm_start_steps = 90  # Supervised steps on expert trajectories before RL (0: none); a tiny model then starts with s...
-warm_start_episodes = 64  # Expert episodes collected for the warm start.
-warm_start_lr = 0.001  # Learning rate of the warm start (full-parameter, before LoRA is added).
-warm_start_batch = 16  # Examples per warm-start step.
-
-# run
-iterations = 20  # Training iterations (rollout + update); paper: 150.
-seed = 0  # Seeds torch, numpy and random; same seed on CPU gives identical metrics.
-output_dir = 'runs/gigpo'  # Where metrics.jsonl, config.json, checkpoints/ and final/ go.
-eval_every = 0  # Evaluate on held-out task seeds every k iterations and after the last (0: never; paper: 5).
-eval_tasks = 8  # Held-out tasks per evaluation.
-eval_temperature = 0.4  # Temperature of the sampled evaluation (paper: 0.4); a greedy evaluation runs too.
-eval_seed_offset = 1000000  # Held-out task seeds are ``eval_seed_offset + 0..eval_tasks-1``; training seeds stay be...
-checkpoint_every = 0  # Save a checkpoint every k iterations (and after the last); 0: only after the last.
-keep_checkpoints = 2  # How many recent checkpoints to keep on disk.
-progress = True  # Show a tqdm progress bar.
+backend = 'hf'  # hf (transformers, CPU or GPU) or vllm (GPU, free mode)
+max_prompt_tokens = 2048  # longer prompts keep their last tokens (paper: 2048)
+micro_batch_size = 64  # step rows per forward/backward pass (memory only: same result)
+scoring_token_budget = 2560  # most token positions in one scoring forward pass (memory only)
+activation_checkpointing = False  # recompute activations in backward (memory for compute)
+host_mmap_threshold = 0  # bytes; glibc mmap threshold for large CPU tensors (0: glibc's own behaviour)
+fsdp = False  # shard weights and optimizer state over several processes (under a launcher)
+output_dir = 'runs/gigpo'  # where metrics.jsonl, config.json, checkpoints/ and final/ go
+eval_seed_offset = 1000000  # held-out task seeds start here, far from the training seeds
+checkpoint_every = 0  # save a checkpoint every k iterations (0: only after the last)
+keep_checkpoints = 2  # how many recent checkpoints stay on disk
+progress = True  # show a progress bar
 
 # %%
 from IPython.display import display
@@ -153,7 +222,8 @@ print(f"{config.estimator} on {config.env}: {config.iterations} iterations of {c
 # `training_command(config, setup_modules=["my_envs"])`.
 
 # %%
-curve_keys = ['success_rate', 'mean_return', 'invalid_rate', 'entropy', 'kl', 'adv_episode_abs', 'adv_step_abs', 'step_group_size_per_group', 'step_group_share_grouped']
+curve_keys = ['success_rate', 'mean_return', 'invalid_rate', 'entropy', 'approx_kl', 'adv_episode_abs',
+              'adv_step_abs', 'step_group_size_per_group', 'step_group_share_grouped']
 live = LiveCurves(config.output_dir, curve_keys, title=f"{config.estimator} on {config.env}")
 display(live.widget)
 history = live.follow_process(training_command(config))
@@ -161,11 +231,14 @@ history = live.follow_process(training_command(config))
 # %% [markdown]
 # ## Final curves
 #
-# **success_rate** and **mean_return** are over the training rollouts of each iteration; **invalid_rate** is the
-# share of steps whose reply was not an admissible action; **kl** and **entropy** describe the policy update;
-# **adv_episode_abs** / **adv_step_abs** are the mean |A_E| and |A_S| of the batch, and the step-group statistics
-# say how often rollouts shared a state (computed for every estimator so runs can be compared). Evaluation on
-# held-out tasks (greedy and sampled) appears every `eval_every` iterations.
+# **success_rate** and **mean_return** are over the training rollouts of each iteration, i.e. on the training
+# tasks; **invalid_rate** is the share of steps whose reply was not an admissible action (always 0 in choice mode);
+# **entropy** is the policy's entropy per unit and **approx_kl** how far each update moved it from the rollout
+# policy (PPO's estimate; `target_kl` stops the update above 0.1); `metrics.jsonl` also has **kl**, the KL to the
+# reference policy, 0 when `kl_coef = 0`. **adv_episode_abs** / **adv_step_abs** are the mean |A_E| and |A_S| of the
+# batch, and the step-group statistics say how often rollouts shared a state (computed for every estimator so runs
+# can be compared). Evaluation on held-out tasks (greedy and sampled) appears every `eval_every` iterations
+# (never with this recipe's `eval_every = 0`). Each metric is explained in docs/metrics.md.
 
 # %%
 metrics = read_metrics(config.output_dir)

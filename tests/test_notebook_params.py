@@ -35,14 +35,51 @@ def assignments(source):
     return out
 
 
-def test_training_parameters_mirror_train_config_field_for_field():
-    """Notebook 03 lists every TrainConfig field in order, set to the demo's recipe (the CPU setting that learns)."""
-    params = assignments(parameters_cell(read("03_training.ipynb")).source)
+SYSTEMS_MARK = "# === systems"  # the line that opens 03's block of systems settings
+
+
+def mirror_problems(source: str) -> list[str]:
+    """Why 03's parameters cell does not mirror TrainConfig ([] if it does): every field once, set to the demo's
+    recipe (the CPU setting that learns); the unit's knobs first, then one block opened by ``SYSTEMS_MARK``, each
+    block in TrainConfig's order (so a field added to TrainConfig has one right place)."""
+    lines = source.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.startswith(SYSTEMS_MARK)]
+    if len(marks) != 1:
+        return [f"need exactly one line starting {SYSTEMS_MARK!r}, found {len(marks)}"]
+    blocks = {"unit": assignments("\n".join(lines[:marks[0]])), "systems": assignments("\n".join(lines[marks[0]:]))}
+    order = [f.name for f in dataclasses.fields(TrainConfig)]
+    names = [n for block in blocks.values() for n, _ in block]
+    problems = [f"{n} is listed {names.count(n)} times" for n in dict.fromkeys(names) if names.count(n) > 1]
+    problems += [f"missing {n}" for n in order if n not in names] + [f"unknown {n}" for n in names if n not in order]
+    for label, block in blocks.items():
+        listed = [n for n, _ in block]
+        if listed != [n for n in order if n in listed]:
+            problems.append(f"the {label} block is not in TrainConfig's order")
     recipe = demo_config()
-    defaults = [(f.name, getattr(recipe, f.name)) for f in dataclasses.fields(TrainConfig)]
-    assert [n for n, _ in params] == [n for n, _ in defaults]
-    for (name, value), (_, default) in zip(params, defaults):
-        assert value == default and type(value) is type(default), name
+    for name, value in (item for block in blocks.values() for item in block):
+        if name in order and not (value == getattr(recipe, name) and type(value) is type(getattr(recipe, name))):
+            problems.append(f"{name} = {value!r}, the recipe has {getattr(recipe, name)!r}")
+    return problems
+
+
+def test_training_parameters_mirror_train_config_field_for_field():
+    source = parameters_cell(read("03_training.ipynb")).source
+    assert mirror_problems(source) == []
+    unit, systems = (source.split(SYSTEMS_MARK)[0], source.split(SYSTEMS_MARK)[1])
+    assert all(f"\n{n} = " in unit for n in ("estimator", "gamma", "step_weight", "kl_coef", "warm_start_steps"))
+    assert all(f"\n{n} = " in systems for n in ("device", "fsdp", "host_mmap_threshold", "output_dir"))
+
+
+def test_mirror_check_catches_a_missing_mark_a_moved_field_and_a_changed_value():
+    source = parameters_cell(read("03_training.ipynb")).source
+    assert "exactly one" in mirror_problems(source.replace(SYSTEMS_MARK, "# systems"))[0]
+    gamma_line = next(line for line in source.splitlines() if line.startswith("gamma = "))
+    moved = source.replace(gamma_line + "\n", "").rstrip() + "\n" + gamma_line  # to the end of the systems block
+    assert mirror_problems(moved) == ["the systems block is not in TrainConfig's order"]
+    assert mirror_problems(source.replace(gamma_line, "gamma = 0.9")) == ["gamma = 0.9, the recipe has 0.95"]
+    assert mirror_problems(source.rstrip() + "\ngamma = 0.95") == ["gamma is listed 2 times",
+                                                          "the systems block is not in TrainConfig's order"]
+    assert mirror_problems(source.replace(gamma_line + "\n", "")) == ["missing gamma"]
 
 
 @pytest.mark.parametrize("name", NAMES)
