@@ -1,11 +1,23 @@
-"""Seconds per training phase for the tiny CPU preset, GiGPO vs GRPO on the same seed.
+"""Seconds per training phase for the tiny CPU preset, GiGPO vs GRPO on the same seed; and where the update's time
+goes, before and after its length-sorted micro-batches.
 
     python benchmarks/train_step.py [--env sokoban] [--iterations 3] [--mode choice]
+    python benchmarks/train_step.py --update-only --env household --mode free [--threads 1]
 
-Prints the mean seconds of each phase per iteration (rollout, env, advantage, update, iteration) for both
+Phases: the mean seconds of each phase per iteration (rollout, env, advantage, update, iteration) for both
 estimators, then GiGPO's extra cost: the difference of the advantage phase as a share of the iteration (target
 <= 2%). Because two training runs diverge after their first update, the advantage functions are also timed head to
 head on one identical recorded batch (the first iteration's steps), which isolates the estimator's own cost.
+
+Update (``--update-only``, or after the phases): one recorded rollout batch of the tiny model, then
+``policy_update`` on copies of the same weights with ``batching="plain"`` (before: rows in shuffle order,
+``micro_batch_size`` at a time) and ``"length"`` (after), for two schedules (one epoch and one minibatch, the paper's;
+four minibatches), at the TrainConfig defaults otherwise (LoRA, KL 0.01, activation checkpointing, budget 2560).
+For each: forward passes, the padding share of their token positions, the token positions the first decoder layer's
+MLP ran per real token (padding, the reference and old-log-prob passes and activation recompute all raise it: a
+forward and the backward's recompute of each real token make 2), seconds and real tokens/s (prompt + scored
+continuation tokens of every row, per epoch; the fastest of ``--repeats`` interleaved runs). The thread count and
+the attention kernel are printed.
 """
 from __future__ import annotations
 
@@ -41,6 +53,91 @@ def head_to_head(batch_cols: dict, repeats: int = 200) -> dict[str, float]:
     return out
 
 
+def record_batch(args):
+    """One rollout batch of the tiny model (G x N episodes of ``args.env``), the model and its tokenizer."""
+    from envs import GroupRunner
+    from gigpo.training.models import load_model_and_tokenizer, wrap_lora
+    from gigpo.training.policy_backends import HFBackend
+    from gigpo.training.rollout import collect_rollouts
+    from gigpo.training.seeds import SamplingStreams
+
+    cfg = TrainConfig(env=args.env, action_mode=args.mode)
+    model, tok = load_model_and_tokenizer(cfg.model)
+    model = wrap_lora(model, rank=cfg.lora_rank, alpha=cfg.lora_alpha, dropout=0.0,
+                      target_modules=cfg.lora_target_modules)
+    backend = HFBackend(model, tok, max_prompt_tokens=cfg.max_prompt_tokens, token_budget=cfg.scoring_token_budget)
+    runner = GroupRunner(args.env, args.group_size, max_steps=args.max_steps)
+    batch, _ = collect_rollouts(backend, runner, list(range(args.num_groups)), mode=args.mode,
+                                temperature=1.0, max_new_tokens=cfg.max_new_tokens, history_length=2,
+                                invalid_penalty=0.1, streams=SamplingStreams(0, "rollout", 0))
+    return batch, model, tok
+
+
+def measured_update(model, tok, batch, cfg: TrainConfig, batching: str) -> dict[str, float]:
+    """Run ``policy_update`` once on a copy of ``model``, counting passes, padding and layer-0 token positions."""
+    import copy
+
+    import gigpo.training.scoring as scoring
+    from gigpo.training.update import policy_update
+
+    model = copy.deepcopy(model)
+    counts = {"passes": 0, "real": 0, "positions": 0, "layer0": 0}
+    real_pack = scoring.pack_pass
+
+    def counting_pack(plan, prompts, continuations, **kw):
+        counts["passes"] += 1
+        counts["real"] += sum(len(prompts[i]) for i in plan.row_prompt) + sum(len(continuations[s])
+                                                                              for s in plan.conts)
+        counts["positions"] += plan.tokens
+        return real_pack(plan, prompts, continuations, **kw)
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    # the MLP inside the first layer: a layer's activation-checkpoint recompute calls it again, the layer's own
+    # hooks it may not
+    hook = base.model.layers[0].mlp.register_forward_pre_hook(
+        lambda _m, a, kw: counts.__setitem__("layer0", counts["layer0"] + (a[0] if a else next(iter(kw.values())))
+                                             .shape[:2].numel()), with_kwargs=True)
+    scoring.pack_pass = counting_pack
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    advantages = torch.linspace(-1.0, 1.0, len(batch))
+    try:
+        t0 = time.perf_counter()
+        policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id,
+                      shuffle=torch.Generator().manual_seed(0), batching=batching)
+        seconds = time.perf_counter() - t0
+    finally:
+        scoring.pack_pass = real_pack
+        hook.remove()
+    if cfg.action_mode == "free":
+        tokens = sum(len(p) + len(r) for p, r in zip(batch.prompt_ids, batch.response_ids))
+    else:
+        tokens = sum(len(p) + sum(map(len, c)) for p, c in zip(batch.prompt_ids, batch.candidate_ids))
+    tokens *= cfg.ppo_epochs
+    return {"passes": counts["passes"], "padding": 1 - counts["real"] / counts["positions"],
+            "work": counts["layer0"] / tokens, "seconds": seconds, "tokens_per_s": tokens / seconds}
+
+
+def update_report(args) -> None:
+    batch, model, tok = record_batch(args)
+    if args.attention:  # transformers picks sdpa by default where torch has it; eager to compare
+        model.set_attn_implementation(args.attention)
+    n = len(batch)
+    attn = model.config._attn_implementation
+    print(f"update: env={args.env} mode={args.mode} rows={n} threads={torch.get_num_threads()} attention={attn}")
+    schedules = {"1 epoch, 1 minibatch": {}, "1 epoch, 4 minibatches": {"minibatch_size": -(-n // 4)}}
+    print(f"{'schedule':<24}{'batching':<9}{'passes':>7}{'padding':>9}{'work/tok':>9}{'seconds':>9}{'tok/s':>9}")
+    for name, extra in schedules.items():
+        cfg = TrainConfig(env=args.env, action_mode=args.mode, **extra)
+        runs = {"plain": [], "length": []}
+        for _ in range(args.repeats):  # interleaved, so a busy spell of the machine hits both alike
+            for batching in runs:
+                runs[batching].append(measured_update(model, tok, batch, cfg, batching))
+        for batching, ms in runs.items():
+            m = min(ms, key=lambda x: x["seconds"])
+            print(f"{name:<24}{batching:<9}{m['passes']:>7}{m['padding']:>9.1%}{m['work']:>9.2f}"
+                  f"{m['seconds']:>9.2f}{m['tokens_per_s']:>9.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="sokoban")
@@ -49,8 +146,17 @@ def main() -> None:
     ap.add_argument("--num-groups", type=int, default=2)
     ap.add_argument("--group-size", type=int, default=4)
     ap.add_argument("--max-steps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    ap.add_argument("--update-only", action="store_true", help="only the update's before/after figures")
+    ap.add_argument("--repeats", type=int, default=1, help="update runs per setting; the fastest is shown")
+    ap.add_argument("--attention", choices=("sdpa", "eager"), default=None,
+                    help="the update's attention kernel (default: the model's, sdpa where available)")
     args = ap.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.update_only:
+        update_report(args)
+        return
     results, first_batch = {}, None
     for estimator in ("gigpo", "grpo"):
         with tempfile.TemporaryDirectory() as out:
@@ -88,6 +194,7 @@ def main() -> None:
     share = 100 * (h2h["gigpo"] - h2h["grpo"]) / results["gigpo"]["iteration"]
     print(f"same batch ({len(first_batch['rewards'])} steps): gigpo {h2h['gigpo'] * 1e3:.3f} ms, "
           f"grpo {h2h['grpo'] * 1e3:.3f} ms, extra {share:.4f}% of the iteration")
+    update_report(args)
 
 
 if __name__ == "__main__":
