@@ -107,7 +107,8 @@ def test_every_student_file_in_the_build_is_a_stripped_notebook(built):
 def test_the_secret_line_finder_sees_solutions(tmp_path):
     master = tmp_path / "99_demo.py"
     master.write_text("# %% [raw]\n# # BEGIN SOLUTION\n\n# %%\nx = 41 + 1  # SOLUTION\ny = 3\n"
-                      "# BEGIN SOLUTION NO PROMPT\nz = secret_value()\n# END SOLUTION\n\n# %% [raw]\n# # END SOLUTION\n\n"
+                      "# BEGIN SOLUTION NO PROMPT\nz = secret_value()\n# END SOLUTION\n\n"
+                      "# %% [raw]\n# # END SOLUTION\n\n"
                       "# %% [raw]\n# # BEGIN TESTS\n\n# %%\n# HIDDEN\nassert x == 42\n\n# %% [raw]\n# # END TESTS\n")
     secret, public = secret_and_public_lines(master)
     assert secret == {"x = 41 + 1", "z = secret_value()", "assert x == 42"} and "y = 3" in public
