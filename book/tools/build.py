@@ -1,6 +1,6 @@
 """Build the book twice from one source: ``book/_build/student/html`` and ``book/_build/instructor/html``.
 
-    python -m book.tools.build [--variant student|instructor|both] [--reexecute]
+    python -m book.tools.build [--variant student|instructor|both] [--reexecute] [--notebooks 01 02 ...]
 
 Steps: execute the notebooks (cached on their source, :mod:`book.tools.executed`); turn their outputs into static
 pages with the figures' PNGs (:mod:`book.tools.page_outputs`, :mod:`book.tools.static_figures`, PNGs cached beside
@@ -77,8 +77,13 @@ def static_pages(runs: list[executed.ExecutedNotebook], config: dict, log=print)
     return pages
 
 
-def toc_with_units(units: list[Path]) -> str:
+def toc_with_units(units: list[Path], notebooks: set[str] | None = None) -> str:
+    """book/_toc.yml with one exercise page per course unit; with ``notebooks`` (stems), only those notebooks."""
     toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    if notebooks is not None:
+        for part in toc["parts"]:
+            part["chapters"] = [c for c in part["chapters"] if not c.get("file", "").startswith("notebooks/")
+                                or c["file"].split("/", 1)[1] in notebooks]
     part = next((p for p in toc["parts"] if p.get("caption") == "Exercises"), None)
     if part is None:
         raise ValueError("book/_toc.yml has no part with caption 'Exercises'")
@@ -89,13 +94,13 @@ def toc_with_units(units: list[Path]) -> str:
     return yaml.safe_dump(toc, sort_keys=False)
 
 
-def stage(variant: str, pages: dict, units: list[Path]) -> Path:
+def stage(variant: str, pages: dict, units: list[Path], partial: bool = False) -> Path:
     src = BUILD / "src" / variant
     import jupyter_server_mathjax
 
     write_if_changed(src / "_config.yml", (BOOK / "_config.yml").read_text().replace(
         'title: "', f'title: "{"" if variant == "student" else "[instructor] "}', 1))
-    write_if_changed(src / "_toc.yml", toc_with_units(units))
+    write_if_changed(src / "_toc.yml", toc_with_units(units, set(pages) if partial else None))
     write_if_changed(src / "README.md", (ROOT / "README.md").read_bytes())
     copy_tree_if_changed(ROOT / "docs", src / "docs")
     write_if_changed(src / "results" / "README.md", (ROOT / "results" / "README.md").read_bytes())
@@ -139,16 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.tools.build", description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
     parser.add_argument("--reexecute", action="store_true", help="run every notebook again, ignoring the cache")
+    parser.add_argument("--notebooks", nargs="+", metavar="PREFIX",
+                        help="a partial book with only these notebooks (by name prefix, e.g. 01 02): a quick look")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     config = yaml.safe_load((BOOK / "_config.yml").read_text())
-    runs = executed.execute_all(reexecute=args.reexecute)
+    runs = executed.execute_all(executed.select(args.notebooks) if args.notebooks else None,
+                                reexecute=args.reexecute)
     pages = static_pages(runs, config)
     units = course_units()
     print(f"course units: {[u.name for u in units] or 'none in course/'}")
     for variant in (VARIANTS if args.variant == "both" else (args.variant,)):
         t0 = time.perf_counter()
-        out = sphinx_build(stage(variant, pages, units), variant)
+        out = sphinx_build(stage(variant, pages, units, partial=bool(args.notebooks)), variant)
         print(f"{variant} book: {page_count(out)} pages in {out.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s)")
     print(f"book built in {time.perf_counter() - start:.0f} s")
     return 0

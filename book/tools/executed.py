@@ -72,6 +72,15 @@ def execute(notebook: Path, *, cache: Path = CACHE, reexecute: bool = False, par
     return ExecutedNotebook(notebook.stem, run_dir / notebook.name, seconds, False)
 
 
+def select(prefixes: list[str]) -> list[Path]:
+    """The course notebooks whose names start with one of ``prefixes`` (``["01", "02"]``); unknown ones raise."""
+    every = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    unmatched = [p for p in prefixes if not any(nb.name.startswith(p) for nb in every)]
+    if unmatched:
+        raise ValueError(f"no notebook in {NOTEBOOKS} starts with {unmatched}; there are {[nb.stem for nb in every]}")
+    return [nb for nb in every if any(nb.name.startswith(p) for p in prefixes)]
+
+
 def execute_all(notebooks: list[Path] | None = None, **kwargs) -> list[ExecutedNotebook]:
     notebooks = notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
