@@ -30,14 +30,16 @@
 # optimised with (Eq. 9); the experiments' setup (ALFWorld, WebShop; the training details in the appendix) for the
 # GPU command at the end of this cell.
 #
-# **Run time.** About 3-4 minutes on 2 idle CPU cores with the defaults: `make demo` trains the same recipe and took
-# 3 min 14 s on a fresh clone (`results/README.md`); the notebook adds its kernel and figures (~10 s). Other jobs on
-# the same cores stretch it a lot: with the 2 cores shared by a dozen processes one iteration took ~10 minutes.
+# **Run time.** About 3-4 minutes on 2 idle CPU cores with the defaults. Measured: the whole notebook used 222 s of
+# CPU with one thread (`OMP_NUM_THREADS=1`; 11.7 minutes of wall time on cores shared with ~10 other processes);
+# `make demo`, the same recipe with two threads, took 3 min 14 s on an idle machine (`results/README.md`). Start it
+# early when the cores are shared.
 #
 # **What to expect.** A warm start, then 20 iterations drawn live. Training success rises from about 0.25 to about
-# 0.6 (seed 0 of the recipe under `make demo`: 0.27 over the first 3 iterations, 0.64 over the last 3; seeds 1 and
-# 2: +0.34 and +0.31); |A_S| is about as large as |A_E| (iteration 0: 0.21 and 0.24), nearly every step shares its
-# state with another step of its group (iteration 0: 98%), and `kl` is 0 throughout (no KL term, below).
+# 0.6: this notebook, seed 0, printed 0.27 over the first 3 iterations and 0.63 over the last 3 (`make demo`, two
+# threads: 0.27 and 0.64; seeds 1 and 2: +0.34 and +0.31). |A_S| is a little smaller than |A_E| (0.10-0.41 against
+# 0.11-0.64 per iteration), 90-97% of the steps share their state with another step of their group, and `kl` is 0
+# throughout (no KL term, below).
 #
 # ### How this recipe differs from the paper
 #
