@@ -199,6 +199,9 @@ eval_seed_offset = 1000000  # held-out task seeds start here, far from the train
 checkpoint_every = 0  # save a checkpoint every k iterations (0: only after the last)
 keep_checkpoints = 2  # how many recent checkpoints stay on disk
 progress = True  # show a progress bar
+report_to = []  # experiment trackers beside metrics.jsonl: tensorboard, mlflow, trackio, wandb (docs/metrics.md)
+run_name = None  # the run's name in the trackers (None: the output folder's name)
+project = 'gigpo'  # the trackers' project (MLflow: experiment)
 
 # %%
 from IPython.display import display

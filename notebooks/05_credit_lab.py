@@ -82,6 +82,9 @@ thresholds = [0.5, 0.8, 0.9]
 window = 5
 output_dir = "runs/lab"
 progress = False
+report_to = []  # trackers: tensorboard, mlflow, trackio, wandb (docs/metrics.md)
+run_name = None
+project = "gigpo-lab"
 
 # %%
 import time

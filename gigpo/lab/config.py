@@ -84,6 +84,15 @@ class LabConfig(JobConfig):
     """Where ``lab.jsonl``, ``summary.json`` and ``config.json`` go; None: keep results in memory only."""
     progress: bool = False
     """Print one line per finished run."""
+    report_to: list[str] = field(default_factory=list)
+    """Experiment trackers that show the lab beside ``lab.jsonl`` (the source of truth): any of ``tensorboard``,
+    ``mlflow``, ``trackio``, ``wandb`` (each an extra: ``pip install 'gigpo[mlflow]'``); [] or ``["none"]``: none.
+    One tracker run per lab, each row's numbers as ``<key>/<estimator>/seed<seed>`` at its iteration, the config as
+    parameters, the success curves as an artifact (docs/metrics.md). Needs ``output_dir``."""
+    run_name: str | None = None
+    """The lab's name in the trackers; None: the output folder's name."""
+    project: str = "gigpo-lab"
+    """The trackers' project (MLflow: experiment) the lab is filed under."""
 
     # -------------------------------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -154,6 +163,15 @@ class LabConfig(JobConfig):
             raise ValueError(f"tune_seed {self.tune_seed} is also an evaluation seed; tune on a separate seed")
         if not self.thresholds or any(not 0.0 < t <= 1.0 for t in self.thresholds):
             raise ValueError(f"thresholds must be a non-empty list in (0, 1], got {self.thresholds!r}")
+        from gigpo.tracking.factory import check_report_to  # no backend imported: names and installed extras only
+
+        if check_report_to(self.report_to) and self.output_dir is None:
+            raise ValueError(f"report_to={self.report_to} needs an output_dir (the trackers' files and run ids go "
+                             "there); output_dir is None")
+        if self.run_name is not None and not (isinstance(self.run_name, str) and self.run_name):
+            raise ValueError(f"run_name must be a non-empty string or None, got {self.run_name!r}")
+        if not (isinstance(self.project, str) and self.project):
+            raise ValueError(f"project must be a non-empty string, got {self.project!r}")
         return self
 
     def resolved_env_options(self) -> dict[str, Any]:

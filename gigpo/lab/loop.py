@@ -4,7 +4,8 @@ One iteration (paper Alg. 1 with a table instead of an LLM): draw G pool tasks, 
 ``envs.GroupRunner``, compute the estimator's advantage per step row (``registry``: every registered estimator and
 its options work), log the credit diagnostics, take one policy-gradient step. :func:`run_lab` runs every
 (estimator, seed) pair of a :class:`LabConfig`, calibrates the expert prior once (the same prior for every run),
-optionally tunes each estimator's lr on a separate seed, and writes ``lab.jsonl`` and ``summary.json``.
+optionally tunes each estimator's lr on a separate seed, and writes ``lab.jsonl`` and ``summary.json`` (and shows
+them in the trackers of ``report_to``).
 """
 from __future__ import annotations
 
@@ -116,7 +117,21 @@ def run_lab(cfg: LabConfig, *, log: Callable[[str], None] | None = None) -> LabR
                 f.write(json.dumps(_finite(r), sort_keys=True) + "\n")
         (out / "summary.json").write_text(json.dumps(_finite(summary), indent=1, sort_keys=True) + "\n")
         (out / "config.json").write_text(cfg.to_json() + "\n")
+        report(cfg, rows, out)
     return LabResult(rows, summary, out)
+
+
+def report(cfg: LabConfig, rows: list[dict[str, Any]], out: Path) -> None:
+    """Show the lab in ``cfg.report_to``'s trackers: one run, every number of ``lab.jsonl`` at its iteration."""
+    from gigpo.tracking import open_tracking
+    from gigpo.tracking.curves import lab_curves_png
+    from gigpo.tracking.rows import lab_step_metrics
+
+    tracking = open_tracking(cfg.report_to, out, project=cfg.project, run_name=cfg.run_name, config=cfg.to_dict())
+    if tracking:
+        for step, metrics in lab_step_metrics(rows):
+            tracking.log(metrics, step)
+        tracking.finish([lab_curves_png(rows, out)])
 
 
 def read_lab(output_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -21,6 +21,7 @@ EPISODE_STATS = ("trajectory", "step")
 # Fields that may change when a run is resumed (everything else must match the checkpoint): bookkeeping, and the
 # memory knobs, which change results only at float rounding, so a run that ran out of memory can resume smaller.
 RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress",
+                     "report_to", "run_name", "project",
                      "micro_batch_size", "scoring_token_budget", "host_mmap_threshold",
                      "activation_checkpointing", "fsdp")
 
@@ -77,6 +78,14 @@ class TrainConfig(JobConfig):
     """Sampling temperature of training rollouts (paper: 1.0); the update scores tokens at the same temperature."""
     invalid_penalty: float = 0.1
     """Subtracted from the reward of a step whose reply is not a well-formed admissible action (paper: 0.1)."""
+    filter_groups: str = "none"
+    """Dynamic sampling (DAPO; verl-agent's GiGPO dynamic recipe): ``none``; ``outcome`` drops task groups whose
+    episode returns are all equal and rolls out new groups until ``num_groups`` are kept; ``advantage`` drops only
+    groups in which every row's advantage under ``estimator`` is 0 (GiGPO keeps all-won groups with A_S != 0).
+    The cost is logged as ``episodes_generated`` (docs/metrics.md)."""
+    max_gen_batches: int = 10
+    """Cap on generation batches of ``num_groups`` groups per iteration under ``filter_groups`` (verl-agent:
+    ``max_num_gen_batches=10``); at the cap the last batch fills the update batch unfiltered (``filter_capped``)."""
 
     # --- advantages ----------------------------------------------------------------------------------------------
     estimator: str = "gigpo"
@@ -186,6 +195,14 @@ class TrainConfig(JobConfig):
     """How many recent checkpoints to keep on disk."""
     progress: bool = True
     """Show a tqdm progress bar."""
+    report_to: list[str] = field(default_factory=list)
+    """Experiment trackers that show the run beside ``metrics.jsonl`` (the source of truth): any of ``tensorboard``,
+    ``mlflow``, ``trackio``, ``wandb`` (each an extra: ``pip install 'gigpo[mlflow]'``); [] or ``["none"]``: none.
+    Every metric at its iteration, the config as parameters, the final curves as artifacts (docs/metrics.md)."""
+    run_name: str | None = None
+    """The run's name in the trackers; None: the output folder's name."""
+    project: str = "gigpo"
+    """The trackers' project (MLflow: experiment) the run is filed under."""
 
     # -------------------------------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
@@ -221,6 +238,12 @@ class TrainConfig(JobConfig):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 raise ValueError(f"{name} must be None or > 0, got {v!r}")
+        from gigpo.training.group_filter import FILTER_GROUPS
+
+        choice("filter_groups", FILTER_GROUPS)
+        if isinstance(self.max_gen_batches, bool) or not isinstance(self.max_gen_batches, int) \
+                or self.max_gen_batches < 1:
+            raise ValueError(f"max_gen_batches must be an int >= 1, got {self.max_gen_batches!r}")
         from gigpo.training.policy_loss import LOSS_AGG_MODES
 
         choice("loss_agg_mode", LOSS_AGG_MODES)
@@ -267,6 +290,13 @@ class TrainConfig(JobConfig):
             raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
         if not self.lora_target_modules and self.finetune == "lora":
             raise ValueError("lora_target_modules must name at least one module when finetune='lora'")
+        from gigpo.tracking.factory import check_report_to  # no backend imported: names and installed extras only
+
+        check_report_to(self.report_to)
+        if self.run_name is not None and not (isinstance(self.run_name, str) and self.run_name):
+            raise ValueError(f"run_name must be a non-empty string or None, got {self.run_name!r}")
+        if not (isinstance(self.project, str) and self.project):
+            raise ValueError(f"project must be a non-empty string, got {self.project!r}")
         # contradictions
         if self.backend == "vllm" and self.action_mode == "choice":
             raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
@@ -320,3 +350,13 @@ class TrainConfig(JobConfig):
         )
         values.update(overrides)
         return cls.from_dict(values)
+
+    @classmethod
+    def dynamic(cls, env: str = "household", **overrides: Any) -> "TrainConfig":
+        """The authors' second recipe (verl-agent ``examples/gigpo_dynamic_trainer``): :meth:`paper` plus DAPO's
+        dynamic sampling (``filter_groups="outcome"``, ``max_gen_batches=10``) and clip-higher (``clip_ratio_low``
+        0.2, ``clip_ratio_high`` 0.28). Needs a GPU."""
+        values = dict(filter_groups="outcome", max_gen_batches=10, clip_ratio_low=0.2, clip_ratio_high=0.28,
+                      output_dir=f"runs/dynamic-{env}")
+        values.update(overrides)
+        return cls.paper(env, **values)

@@ -37,20 +37,24 @@ from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.training.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.host_memory import peak_resident_gib, set_mmap_threshold
+from gigpo.tracking import TRACKER_ENTRIES, TrackingSession, open_tracking
+from gigpo.tracking.curves import training_curves_png
 from gigpo.training.durable_files import write_text_atomic
+from gigpo.training.dynamic_sampling import sample_update_batch
 from gigpo.training.lr_schedule import lr_factor, schedule_horizon
 from gigpo.training.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
 from gigpo.training.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
     advantage_metrics, eval_task_seeds, evaluate, rollout_metrics)
 from gigpo.training.rollout import StepBatch, collect_rollouts
-from gigpo.training.seeds import SamplingStreams, seed_global_rngs, stream_seed, torch_generator
+from gigpo.training.seeds import seed_global_rngs, stream_seed, torch_generator
 from gigpo.training.update import policy_update
 from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
 RUN_MARKER = ".gigpo_run"  # written into every output_dir a run uses: --overwrite deletes only where it finds one
-RUN_ENTRIES = (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json")  # what --overwrite deletes
+RUN_ENTRIES = (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json",  # what --overwrite deletes
+               *TRACKER_ENTRIES)
 
 
 # --- tasks (every other random draw is keyed too: seeds.py) ---------------------------------------------------------
@@ -225,6 +229,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     if dist.is_main:  # atomic: a kill mid-write must not lose the rows of checkpointed iterations
         write_text_atomic(out_dir / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in history))
         write_text_atomic(out_dir / "config.json", cfg.to_json())
+    # the trackers are views of rank 0's metrics.jsonl; a resumed run continues their runs from its first iteration
+    tracking = open_tracking(cfg.report_to, out_dir, project=cfg.project, run_name=cfg.run_name, config=cfg.to_dict(),
+                             resume=resume, start=start) if dist.is_main else TrackingSession([], None)
 
     from tqdm.auto import trange
 
@@ -238,13 +245,20 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         seed_global_rngs(stream_seed(cfg.seed, "global", iteration, dist.rank))  # only for code without a generator
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
         synced = sync_policy(backend, model, iteration, synced)
-        runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
-        with sharding.gathered(model):  # FSDP: whole weights while ranks play their own numbers of steps
-            batch, seconds = collect_rollouts(
-                backend, runner, train_task_seeds(cfg, iteration)[groups.start:groups.stop], mode=cfg.action_mode,
-                temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
-                invalid_penalty=cfg.invalid_penalty, streams=SamplingStreams(cfg.seed, "rollout", iteration,
-                                                                             groups.start))
+        def play(task_seeds, streams):
+            runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
+            with sharding.gathered(model):  # FSDP: whole weights while ranks play their own numbers of steps
+                batch, seconds = collect_rollouts(
+                    backend, runner, task_seeds, mode=cfg.action_mode, temperature=cfg.temperature,
+                    max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
+                    invalid_penalty=cfg.invalid_penalty, streams=streams)
+            return batch, seconds, runner
+
+        # one generation batch, or more under filter_groups until num_groups groups pass (dynamic_sampling.py)
+        sampled = sample_update_batch(cfg, iteration, dist, groups, play,
+                                      lambda count: train_task_seeds(cfg, iteration, count),
+                                      lambda b: compute_advantages(cfg, b))
+        batch, seconds = sampled.batch, sampled.seconds
         # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
         t0 = time.perf_counter()
         advantages = compute_advantages(cfg, batch)
@@ -266,7 +280,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         if update_stats["rollout_logprob_gap"] > 0.5:
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
-        row = {"iteration": iteration, **batch_stats, **update_stats, "lr": lr, "world_size": dist.world_size,
+        # sampled.metrics after batch_stats: episode figures of the first generation batch, tokens of all of them
+        row = {"iteration": iteration, **batch_stats, **sampled.metrics, **update_stats, "lr": lr,
+               "world_size": dist.world_size,
                "groups_per_rank": shares, "params_per_rank": stored}
         row["host_peak_mem_gib"] = max(dist.all_gather_object(peak_resident_gib()))
         if device.startswith("cuda"):  # the largest rank's peak of this iteration (rollouts and update)
@@ -285,6 +301,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
                 f.write(json.dumps(row) + "\n")
                 f.flush()
                 os.fsync(f.fileno())  # durable before the checkpoint that counts this iteration as done
+            tracking.log_row(row)
         history.append(row)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
         # 5. checkpoint
@@ -300,6 +317,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         final = out_dir / "final"
         model.save_pretrained(final, state_dict=whole)  # the LoRA adapter (peft) or the full model
         tokenizer.save_pretrained(final)
+        if tracking:
+            tracking.finish([training_curves_png(history, out_dir, title=f"{cfg.estimator} on {cfg.env}")])
     dist.barrier()  # no rank leaves before the final model is on disk
     dist.close()
     return history
