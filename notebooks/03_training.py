@@ -139,6 +139,8 @@ history_length = 0  # past (observation, action) turns shown in the prompt (pape
 max_new_tokens = 64  # reply budget per step, free mode only (paper: 512)
 temperature = 1.0  # sampling temperature of the training rollouts (paper: 1.0)
 invalid_penalty = 0.1  # subtracted from a step's reward when its reply is not an admissible action (paper: 0.1)
+filter_groups = 'none'  # dynamic sampling: none; outcome / advantage drop groups with no signal and roll again
+max_gen_batches = 10  # cap on generation batches per iteration under filter_groups (verl-agent: 10)
 
 # advantages (notebook 02)
 estimator = 'gigpo'  # gigpo, grpo, rloo, hgpo, graphgpo or one you register (gigpo.register_estimator)
