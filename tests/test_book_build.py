@@ -143,3 +143,51 @@ def test_execution_is_cached_on_the_notebook_source(tmp_path):
     changed = executed.execute(path, cache=cache, log=lambda *_: None)
     assert not changed.from_cache and changed.path != first.path
     assert [p.name for p in cache.iterdir()] == [changed.path.parent.name]  # the stale run is gone
+
+
+def test_papermill_injected_cell_is_left_out_and_the_parameters_cell_kept(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("output_dir = None", metadata={"tags": ["parameters"]}),
+                             new_code_cell('output_dir = "/tmp/somewhere"', metadata={"tags": ["injected-parameters"]}),
+                             new_code_cell("print(1)")])
+    page = page_outputs.static_notebook(nb, page_outputs.PageFigures("x", tmp_path, "f"))
+    assert [c["source"] for c in page["cells"]] == ["output_dir = None", "print(1)"]
+
+
+def test_a_run_made_by_the_tests_is_filed_under_the_books_key_and_reused(tmp_path):
+    from gigpo.notebook.runner import run_notebook
+
+    path = tmp_path / "tiny.ipynb"
+    nb = new_notebook(cells=[new_code_cell("import time\nprint(time.time())")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    cache = tmp_path / "cache"
+    stale = executed.execute(path, cache=cache, log=lambda *_: None)  # an older run of the same source
+    key = executed.source_key(path)
+    run_dir = run_notebook(path, {}, name="elsewhere", runs_dir=tmp_path / "runs")
+    filed = executed.adopt(path, run_dir, 12.34, key, cache=cache)
+    assert filed == stale.path.parent and filed.name == f"tiny-{key[:16]}"
+    assert [p.name for p in cache.iterdir()] == [filed.name]  # no staging folder left behind
+    reused = executed.execute(path, cache=cache, log=lambda *_: None)
+    assert reused.from_cache and reused.seconds == 12.3
+    printed = json.loads((run_dir / "tiny.ipynb").read_text())["cells"][0]["outputs"][0]["text"]
+    assert json.loads(reused.path.read_text())["cells"][0]["outputs"][0]["text"] == printed  # the adopted run
+
+    nb.cells.append(new_code_cell("1 + 1"))  # edited while the run was going: not filed under the new source
+    nbformat.write(nb, path)
+    assert executed.adopt(path, run_dir, 1.0, key, cache=cache) is None
+    assert [p.name for p in cache.iterdir()] == [filed.name]
+
+
+def test_adopt_refuses_a_folder_without_the_run_or_with_an_error(tmp_path):
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("1")]), path)
+    key = executed.source_key(path)
+    with pytest.raises(ValueError, match="holds no executed tiny.ipynb"):
+        executed.adopt(path, tmp_path / "empty", 1.0, key, cache=tmp_path / "cache")
+    failed = new_notebook(cells=[new_code_cell("1 / 0")])
+    failed.cells[0].outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]
+    (tmp_path / "run").mkdir()
+    nbformat.write(failed, tmp_path / "run" / "tiny.ipynb")
+    with pytest.raises(ValueError, match=r"error outputs \['ZeroDivisionError'\]"):
+        executed.adopt(path, tmp_path / "run", 1.0, key, cache=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()

@@ -3,7 +3,7 @@
     python -m book.tools.build [--variant student|instructor|both] [--reexecute] [--notebooks 01 02 ...]
 
 Steps: execute the notebooks (cached on their source, :mod:`book.tools.executed`); turn their outputs into static
-pages with the figures' PNGs (:mod:`book.tools.page_outputs`, :mod:`book.tools.static_figures`, PNGs cached beside
+pages with the figures' PNGs (:mod:`book.tools.page_outputs`, :mod:`book.tools.static_figures`, PNGs cached inside
 the runs); stage a Sphinx source folder per variant in ``book/_build/src/<variant>/`` (README, docs/, results/,
 the notebooks with their launch block, one exercise page per course unit, plotly.js and MathJax in ``_static/``);
 then ``jupyter-book config sphinx`` and ``sphinx-build``. Files are rewritten only when their content changed, so
@@ -26,7 +26,9 @@ from book.tools import executed, exercises, launch, page_outputs, static_figures
 ROOT = executed.ROOT
 BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
-FIGURE_CACHE = BOOK / "_cache" / "figures"
+# A figure's PNG is kept inside the run it was drawn from, so a new run of the notebook (executed or adopted from
+# the tests, book.tools.executed) never shows the PNGs of an older one.
+FIGURE_DIR_IN_RUN = "book_figures"
 COURSE = ROOT / "course"
 VARIANTS = ("student", "instructor")
 DOWNLOADS_URL = "../_static/downloads"   # as seen from a page in notebooks/
@@ -59,7 +61,7 @@ def static_pages(runs: list[executed.ExecutedNotebook], config: dict, log=print)
     """Per notebook: its static page (nbformat JSON with the launch block first) and its PNG paths."""
     pages, to_draw = {}, {}
     for run in runs:
-        figures = page_outputs.PageFigures(run.stem, FIGURE_CACHE / run.path.parent.name, FIGURES_URL)
+        figures = page_outputs.PageFigures(run.stem, run.path.parent / FIGURE_DIR_IN_RUN, FIGURES_URL)
         nb = page_outputs.static_notebook(json.loads(run.path.read_text()), figures)
         block = launch.launch_block(run.path.name, repository_url=config["repository"]["url"],
                                     branch=config["repository"].get("branch", "main"), seconds=run.seconds,

@@ -7,11 +7,16 @@ minutes, so a run is kept in ``book/_cache/executed/<stem>-<key>/`` with ``timin
 while the key is unchanged. The key hashes the ``.ipynb`` the run executes (its pair, the percent script, is kept in
 step by jupytext) and the parameters: editing a notebook re-executes it, editing the library does not (``make
 book-clean`` or ``--reexecute`` forces fresh runs).
+
+The test suite runs notebooks with their default parameters too (tests/test_notebooks.py: 01 and 02); it hands
+each finished run to :func:`adopt`, which files it under the same key, so ``make book`` after ``make test`` does
+not execute those again, and shows the run made against the library as it is now.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -70,6 +75,37 @@ def execute(notebook: Path, *, cache: Path = CACHE, reexecute: bool = False, par
                                   "executed_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2))
     log(f"executed {notebook.name} in {seconds:.0f} s")
     return ExecutedNotebook(notebook.stem, run_dir / notebook.name, seconds, False)
+
+
+def adopt(notebook: Path, run_dir: Path, seconds: float, key: str, *, params: dict | None = None,
+          cache: Path = CACHE) -> Path | None:
+    """File a finished run of ``notebook`` made elsewhere (``run_notebook`` with ``params`` into ``run_dir``) as its
+    cached run; the cached run's folder, or None when the notebook changed since the run started.
+
+    ``key`` is :func:`source_key` taken before that run started, so a run of a notebook edited meanwhile is not
+    filed under the new source. It replaces a cached run of the same key (the newer run saw the current library).
+    """
+    notebook, run_dir = Path(notebook).resolve(), Path(run_dir)
+    executed_copy = run_dir / notebook.name
+    if not executed_copy.is_file():
+        raise ValueError(f"{run_dir} holds no executed {notebook.name}: not a run of that notebook")
+    failed = [o.get("ename") for c in json.loads(executed_copy.read_text())["cells"]
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if failed:
+        raise ValueError(f"{executed_copy} has error outputs {failed}; the book shows only notebooks that run")
+    if key != source_key(notebook, params):
+        return None
+    target = run_dir_of(notebook, key, cache)
+    staging = cache / f".adopting-{target.name}-{os.getpid()}"  # not matched by "<stem>-*": never served half-copied
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(run_dir, staging)
+    (staging / "timing.json").write_text(json.dumps({
+        "seconds": round(seconds, 1), "key": key, "notebook": notebook.name, "adopted_from": str(run_dir),
+        "executed_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2))
+    for stale in cache.glob(f"{notebook.stem}-*"):
+        shutil.rmtree(stale)
+    os.replace(staging, target)
+    return target
 
 
 def select(prefixes: list[str]) -> list[Path]:

@@ -23,6 +23,7 @@ WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_NOTE = ("<p class='gigpo-widget-note'><strong>Interactive widget, shown as a static snapshot.</strong> Its "
                "controls need a running Python kernel; this is the state it was left in when the notebook was "
                "executed for this book. Open the notebook (links at the top of the page) to move them.</p>")
+INJECTED_TAG = "injected-parameters"  # papermill's tag on the cell it adds after the parameters cell
 CONTAINER_MODELS = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "AccordionModel", "TabModel"}
 
 
@@ -101,8 +102,12 @@ def widget_snapshot(model_id: str, state: dict, figures: PageFigures) -> str:
 
 
 def static_notebook(notebook: dict, figures: PageFigures) -> dict:
-    """A copy of the executed ``notebook`` (nbformat JSON) with figures and widgets converted as described above."""
+    """A copy of the executed ``notebook`` (nbformat JSON) with figures and widgets converted as described above
+    and papermill's injected-parameters cell left out."""
     nb = copy.deepcopy(notebook)
+    # papermill's injected cell holds only output_dir for the book's default-parameter runs: the folder of the machine
+    # that ran it, nothing a reader needs (the notebook's own parameters cell shows the values it ran with).
+    nb["cells"] = [c for c in nb["cells"] if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     state = (nb.get("metadata", {}).pop("widgets", {}) or {}).get(WIDGET_STATE_MIME, {}).get("state", {})
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
