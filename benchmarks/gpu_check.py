@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     device = "cpu" if ns.smoke else "cuda"
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device: run on the GPU machine, or pass --smoke to check the script on CPU")
-    out = Path(ns.out)
+    out = Path(ns.out).resolve()  # the notebook runs elsewhere: model paths handed to it must be absolute
     out.mkdir(parents=True, exist_ok=True)
     report = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu (smoke)",
               "torch": torch.__version__, "versions": versions(), "environment": environment, "running": None}
