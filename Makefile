@@ -150,3 +150,21 @@ test-lowest: $(LOW_STAMP)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) $(COURSE_VENV) course/_build runs .pytest_cache
+
+# report_to=["trackio"]: trackio pins pillow < 13, below what the main venv holds, so its tests run in their own lean
+# venv (the package with the trackio extra, and pytest): tests/test_tracking.py -k trackio, which skip elsewhere.
+.PHONY: setup-trackio test-trackio
+TRACKIO_VENV  ?= .venv-trackio
+TRACKIO_PY    := $(TRACKIO_VENV)/bin/python
+TRACKIO_STAMP := $(TRACKIO_VENV)/.installed
+
+setup-trackio: $(TRACKIO_STAMP)
+
+$(TRACKIO_STAMP): pyproject.toml constraints-cpu.txt
+	$(PYTHON) -m venv $(TRACKIO_VENV)
+	$(TRACKIO_PY) -m pip install -q --upgrade pip
+	$(TRACKIO_PY) -m pip install -q -c constraints-cpu.txt -e ".[trackio]" pytest
+	touch $(TRACKIO_STAMP)
+
+test-trackio: $(TRACKIO_STAMP)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(TRACKIO_PY) -m pytest -q -p no:cacheprovider tests/test_tracking.py -k trackio

@@ -204,7 +204,7 @@ def test_cli_flags_reach_the_configs():
 
 
 # --- training: 2 iterations, then an extension and a resume after a lost checkpoint ----------------------------------
-def test_training_in_tensorboard_mlflow_and_wandb_equals_metrics_jsonl_and_resumes_without_duplicates(tmp_path, offline):
+def test_training_in_tensorboard_mlflow_and_wandb_equals_metrics_jsonl_and_resumes_once(tmp_path, offline):
     out = tmp_path / "run"
     cfg = TrainConfig(**TINY, iterations=2, checkpoint_every=1, keep_checkpoints=5, output_dir=str(out),
                       report_to=["tensorboard", "mlflow", "wandb"])
@@ -282,3 +282,47 @@ def test_lab_in_tensorboard_mlflow_and_wandb_equals_lab_jsonl(tmp_path, offline)
     run_lab(cfg)
     assert {k: sorted(v) for k, v in tensorboard_values(out).items()} == want
     assert mlflow_run(out)[1] != run_id
+
+
+# --- trackio: its own venv (make test-trackio), since it pins pillow below the main venv's -----------------------------
+def trackio_values(project: str, run: str) -> dict[str, list[tuple[int, float]]]:
+    """key -> [(step, value)] as Trackio's local store returns them."""
+    from trackio.sqlite_storage import SQLiteStorage
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for log in SQLiteStorage.get_logs(project, run):
+        for key, value in log.items():
+            if key not in ("step", "timestamp"):
+                out.setdefault(key, []).append((log["step"], float(value)))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_trackio_training_and_lab_equal_their_jsonl_and_a_resume_continues_the_run(tmp_path, monkeypatch, offline):
+    import importlib.util
+
+    if importlib.util.find_spec("trackio") is None:  # not imported here: TRACKIO_DIR is read at its import
+        pytest.skip("trackio pins pillow < 13: it runs in its own venv, make test-trackio")
+    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))  # read when trackio is first imported
+    assert "trackio" not in sys.modules, "a trackio imported before this test keeps its own TRACKIO_DIR"
+    out = tmp_path / "run"
+    cfg = TrainConfig(**TINY, iterations=2, checkpoint_every=1, output_dir=str(out), report_to=["trackio"],
+                      run_name="tiny", project="gigpo-test")
+    train(cfg)
+    assert trackio_values("gigpo-test", "tiny") == expected(read_metrics(out))
+    train(cfg.replace(iterations=3), resume=True)
+    rows = read_metrics(out)
+    assert [r["iteration"] for r in rows] == [0, 1, 2]
+    assert trackio_values("gigpo-test", "tiny") == expected(rows)  # the same run, step 2 once
+    from trackio.sqlite_storage import SQLiteStorage
+
+    assert SQLiteStorage.get_runs("gigpo-test") == ["tiny"]
+
+    from gigpo.lab.loop import read_lab, run_lab
+
+    lab = LabConfig(env="sokoban", task_pool=4, num_groups=2, group_size=4, prior_success=None, iterations=2,
+                    seeds=[0], output_dir=str(tmp_path / "lab"), report_to=["trackio"])
+    run_lab(lab)
+    want = dict(lab_step_metrics(read_lab(tmp_path / "lab")[0]))
+    got = trackio_values("gigpo-lab", "lab")
+    assert {k: v for k, v in got.items()} == {k: [(s, want[s][k]) for s in sorted(want) if k in want[s]]
+                                              for k in set().union(*want.values())}

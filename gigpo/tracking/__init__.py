@@ -11,5 +11,5 @@ from gigpo.tracking.factory import BACKENDS, EXTRAS, check_report_to, open_track
 from gigpo.tracking.rows import flat_params, scalar_metrics
 from gigpo.tracking.session import TRACKER_ENTRIES, TRACKING_FILE, TrackingSession
 
-__all__ = ["BACKENDS", "EXTRAS", "TRACKER_ENTRIES", "TRACKING_FILE", "TrackingSession", "check_report_to", "flat_params",
-           "open_tracking", "scalar_metrics"]
+__all__ = ["BACKENDS", "EXTRAS", "TRACKER_ENTRIES", "TRACKING_FILE", "TrackingSession", "check_report_to",
+           "flat_params", "open_tracking", "scalar_metrics"]

@@ -2,7 +2,7 @@
 stored in Trackio's local folder (``TRACKIO_DIR``, default ``~/.cache/huggingface/trackio``); ``trackio show``.
 
 A resumed run continues the run of the same name (``resume="allow"``) after the last step ``tracking.json`` records.
-Trackio has no file artifacts, so the PNGs are not attached.
+The PNGs go in as Trackio artifacts.
 """
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ class TrackioTracker(Tracker):
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         self.run.log(metrics, step=step)
+
+    def log_artifact(self, path: Path) -> None:
+        import trackio
+
+        trackio.log_artifact(path, name=path.stem)  # attached to the current run, which is this one
 
     def state(self) -> dict[str, Any]:
         return {"run_name": self.run_name}
