@@ -4,8 +4,10 @@
 admissible ones in choice mode); ``policy_update`` turns those scores and the advantages into PPO-clip + k3 KL
 gradient steps, each term aggregated over the minibatch by ``loss_agg_mode`` (token-mean by default).
 
-Where the time goes (``benchmarks/train_step.py``): forward passes over padded rows. So micro-batches hold rows of
-similar length up to the scoring token budget (``micro_batches.py``), and no pass runs that the loss does not need:
+Where the time goes (``benchmarks/train_step.py --update-only``): token positions through the model, real or
+padding, in the gradient pass, its activation recompute and the no-grad passes. So micro-batches hold rows of
+similar length, as many as one pass of the scoring token budget holds (``micro_batches.py``: little padding, and no
+whole-pass recompute on top of the per-layer one), and no pass runs that the loss does not need:
 the reference pass only with ``kl_coef > 0``, and no separate old-log-prob pass for the rows whose first gradient
 pass comes before any optimizer step (all rows with one epoch and one minibatch; the first minibatch otherwise).
 ``batching="plain"`` keeps the former scheme (rows in shuffle order, ``micro_batch_size`` at a time, an
@@ -116,9 +118,9 @@ def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, 
     free = cfg.action_mode == "free"
     # drawn up front (the same draws, in the same order, as one per epoch) to know the first minibatch's rows
     schedule = [[[local_row[g] for g in mb if g in local_row]  # this rank's rows of each minibatch
-                    for mb in _chunks(torch.randperm(n_global, generator=shuffle).tolist(),
-                                      cfg.minibatch_size or n_global)]
-                   for _ in range(cfg.ppo_epochs)]
+                 for mb in _chunks(torch.randperm(n_global, generator=shuffle).tolist(),
+                                   cfg.minibatch_size or n_global)]
+                for _ in range(cfg.ppo_epochs)]
     if batching == "plain":
         single_step = cfg.ppo_epochs == 1 and len(schedule[0]) == 1
         old_from_grad_pass = set(range(n)) if single_step else set()
