@@ -29,8 +29,10 @@ from results.llm_report import WINDOW, iterations_to  # noqa: E402
 THRESHOLD = 0.6
 HELD_OUT = {"held-out greedy": "eval_greedy_success_rate", "held-out sampled": "eval_sampled_success_rate"}
 # Diagnostics per run (means over the run unless said otherwise): what metrics.jsonl logs for every estimator.
-DIAGNOSTICS = {"|A_E|": "adv_episode_abs", "|A_S|": "adv_step_abs", "entropy": "entropy", "approx KL": "approx_kl",
-               "target-KL stops": "early_stopped", "update steps": "update_steps", "grouped": "step_group_share_grouped"}
+# ``adv_abs`` is the estimator's own advantage; |A_E| and |A_S| are logged with GiGPO's settings for every estimator.
+DIAGNOSTICS = {"|A| used": "adv_abs", "|A_E|": "adv_episode_abs", "|A_S|": "adv_step_abs", "entropy": "entropy",
+               "approx KL": "approx_kl", "target-KL stops": "early_stopped", "update steps": "update_steps",
+               "grad norm": "grad_norm", "grouped": "step_group_share_grouped"}
 
 
 def run_measures(records: list[dict], length: int) -> dict[str, float | int | None]:
@@ -112,6 +114,9 @@ def diagnostics_rows(runs: dict[str, dict[int, list[dict]]], rows: list[dict], l
             row = {f"{a} is": label, "seeds": " ".join(map(str, chosen)), "estimator": est}
             for name, key in DIAGNOSTICS.items():
                 row[name] = statistics.mean(statistics.mean(r.get(key, 0.0) for r in rs) for rs in recs)
+            # iteration 0 plays the same rollouts for both estimators (same warm start, same sampling keys): its
+            # update is a paired measurement of the advantages alone
+            row["update steps @0"] = statistics.mean(rs[0]["update_steps"] for rs in recs)
             row["entropy last3"] = statistics.mean(statistics.mean(r["entropy"] for r in rs[-WINDOW:]) for rs in recs)
             row["length last3"] = statistics.mean(statistics.mean(r["mean_length"] for r in rs[-WINDOW:])
                                                   for rs in recs)
@@ -127,7 +132,7 @@ def per_seed_figure(runs: dict[str, dict[int, list[dict]]], seeds: list[int], le
 
     from gigpo.notebook.plots.style import estimator_color
 
-    cols = 5
+    cols = min(5, len(seeds))
     nrows = -(-len(seeds) // cols)
     fig = make_subplots(rows=nrows, cols=cols, subplot_titles=[f"seed {s}" for s in seeds], shared_yaxes=True,
                         vertical_spacing=0.12)
@@ -145,6 +150,9 @@ def per_seed_figure(runs: dict[str, dict[int, list[dict]]], seeds: list[int], le
                                      name=f"{est} held-out (T=0.4)", showlegend=first,
                                      line=dict(color=color, width=1.2, dash="dash")),
                           row=k // cols + 1, col=k % cols + 1)
+        fig.add_trace(go.Scatter(x=[0, length], y=[THRESHOLD, THRESHOLD], mode="lines", name=f"{THRESHOLD}",
+                                 showlegend=False, line=dict(color="#888888", width=0.8, dash="dot")),
+                      row=k // cols + 1, col=k % cols + 1)
     fig.update_yaxes(range=[-0.02, 1.02])
     fig.update_layout(height=300 * nrows + 80, title=dict(text="GiGPO vs GRPO per seed: success on the training "
                                                                "pool and on held-out tasks"))
