@@ -4,6 +4,7 @@
 
     python -m gigpo train --env sokoban --estimator gigpo --iterations 20 --output-dir runs/sokoban
     python -m gigpo train --preset paper --env household          # the authors' settings (GPU)
+    python -m gigpo train --preset dynamic --env household        # their dynamic recipe (GPU)
     python -m gigpo train --output-dir runs/sokoban --resume      # continue where it stopped
 
 Other subcommands register in :data:`SUBCOMMANDS` as ``name -> (add_arguments, run)``.
@@ -18,8 +19,9 @@ from gigpo.training.config import TrainConfig
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", choices=("default", "paper"), default="default",
-                        help="start from the CPU defaults or the authors' settings (TrainConfig.paper(env))")
+    parser.add_argument("--preset", choices=("default", "paper", "dynamic"), default="default",
+                        help="start from the CPU defaults, the authors' settings (TrainConfig.paper(env)) or their "
+                             "dynamic recipe (TrainConfig.dynamic(env): paper + dynamic sampling + clip-higher)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output-dir from its checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="delete the run in --output-dir and start over")
     TrainConfig.add_arguments(parser)
@@ -28,8 +30,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(ns: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the flags describe: the preset, then every flag given on the command line."""
     given = {k: v for k, v in vars(ns).items() if k in TrainConfig.field_names()}
-    if ns.preset == "paper":
-        return TrainConfig.paper(given.pop("env", "household"), **given)
+    if ns.preset in ("paper", "dynamic"):
+        return getattr(TrainConfig, ns.preset)(given.pop("env", "household"), **given)
     return TrainConfig.from_dict(given)
 
 

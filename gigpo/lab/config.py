@@ -37,6 +37,13 @@ class LabConfig(JobConfig):
     """G, tasks per iteration (drawn without replacement from the pool when G <= task_pool)."""
     group_size: int = 8
     """N, rollouts per task: the group of GRPO/GiGPO."""
+    filter_groups: str = "none"
+    """Dynamic sampling, as ``TrainConfig.filter_groups``: ``none``; ``outcome`` (DAPO) drops groups whose episode
+    returns are all equal, ``advantage`` groups whose every row has A = 0 under the estimator; new groups are played
+    until ``num_groups`` pass (``episodes_generated`` in lab.jsonl counts them all)."""
+    max_gen_batches: int = 10
+    """Cap on generation batches per iteration under ``filter_groups``; at the cap the last batch fills the update
+    batch unfiltered (``filter_capped``)."""
 
     # --- estimators ----------------------------------------------------------------------------------------------
     estimators: list[str] = field(default_factory=lambda: ["gigpo", "grpo"])
@@ -107,7 +114,8 @@ class LabConfig(JobConfig):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
 
-        for name in ("task_pool", "num_groups", "group_size", "iterations", "calibration_rollouts", "window"):
+        for name in ("task_pool", "num_groups", "group_size", "iterations", "calibration_rollouts", "window",
+                     "max_gen_batches"):
             integer(name, 1)
         integer("tune_seed", 0)
         if self.max_steps is not None:
@@ -116,6 +124,10 @@ class LabConfig(JobConfig):
             raise ValueError(f"env must be an environment name, got {self.env!r}")
         if self.env_options is not None and not isinstance(self.env_options, dict):
             raise ValueError(f"env_options must be a dict or None, got {type(self.env_options).__name__}")
+        from gigpo.training.group_filter import FILTER_GROUPS
+
+        if self.filter_groups not in FILTER_GROUPS:
+            raise ValueError(f"filter_groups must be one of {FILTER_GROUPS}, got {self.filter_groups!r}")
         if not self.estimators or len(set(self.estimators)) != len(self.estimators):
             raise ValueError(f"estimators must be a non-empty list of distinct names, got {self.estimators!r}")
         for name in self.estimators:

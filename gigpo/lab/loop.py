@@ -21,6 +21,7 @@ import numpy as np
 
 from gigpo.lab.config import LabConfig
 from gigpo.lab.diagnostics import advantage_parts, iteration_diagnostics
+from gigpo.lab.dynamic_sampling import sample_lab_batch
 from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.prior import calibrate_beta, require_expert
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
@@ -56,17 +57,26 @@ def train_run(cfg: LabConfig, estimator: str, seed: int, lr: float, beta: float,
     policy = TabularPolicy(beta)
     options = cfg.estimator_kwargs(estimator)
     rows = []
+    G, N = cfg.num_groups, cfg.group_size
+
+    def parts(batch):  # similarity grouping compares texts, so it gets the observations; exact: the state ids
+        return advantage_parts(estimator, batch, options,
+                               anchors=batch.observations if cfg.similarity is not None else None)
+
     for it in range(cfg.iterations if iterations is None else iterations):
-        tasks = draw_tasks(seed, it, cfg.num_groups, cfg.task_pool)
-        batch = play(runner, policy, tasks, Uniforms(seed, ACTIONS, it, cfg.num_groups, cfg.group_size))
-        # similarity grouping compares texts, so it gets the observations; exact grouping gets the state ids
-        anchors = batch.observations if cfg.similarity is not None else None
-        adv, a_e, a_s = advantage_parts(estimator, batch, options, anchors=anchors)
+        def generate(b: int, it: int = it):  # generation batch b (b > 0 only under filter_groups)
+            tasks = draw_tasks(seed, it, G, cfg.task_pool, gen_batch=b)
+            return play(runner, policy, tasks, Uniforms(seed, ACTIONS, it, G, N, group_offset=b * G))
+
+        s = sample_lab_batch(cfg.filter_groups, cfg.max_gen_batches, G, N, generate, parts)
+        batch, first = s.batch, s.first
+        # episode figures of the first generation batch (what an unfiltered run plays); credit figures of the update
         row = {"estimator": estimator, "seed": seed, "iteration": it,
-               "success_rate": float(batch.success.mean()), "mean_length": float(batch.lengths.mean()),
-               "mean_return": float(batch.rewards.sum() / len(batch.lengths)), "rows": batch.num_rows,
-               **iteration_diagnostics(batch, adv, a_e, a_s), "states": policy.num_states, "lr": lr}
-        policy.update(batch.state_ids, batch.action_ids, adv.double().numpy(), lr)
+               "success_rate": float(first.success.mean()), "mean_length": float(first.lengths.mean()),
+               "mean_return": float(first.rewards.sum() / len(first.lengths)), "rows": batch.num_rows,
+               **iteration_diagnostics(batch, s.advantage, s.episode_adv, s.step_adv), **s.metrics,
+               "states": policy.num_states, "lr": lr}
+        policy.update(batch.state_ids, batch.action_ids, s.advantage.double().numpy(), lr)
         rows.append(row)
     return rows
 

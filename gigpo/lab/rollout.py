@@ -24,9 +24,10 @@ def generator(seed: int, purpose: int, iteration: int = 0, group: int = 0) -> np
     return np.random.default_rng([int(seed), int(purpose), int(iteration), int(group)])
 
 
-def draw_tasks(seed: int, iteration: int, num_groups: int, task_pool: int) -> list[int]:
-    """Task seeds of one iteration: ``num_groups`` distinct pool tasks (with replacement only if G > pool)."""
-    rng = generator(seed, TASKS, iteration)
+def draw_tasks(seed: int, iteration: int, num_groups: int, task_pool: int, gen_batch: int = 0) -> list[int]:
+    """Task seeds of one iteration: ``num_groups`` distinct pool tasks (with replacement only if G > pool);
+    ``gen_batch`` > 0: the draw of a refill under dynamic sampling (batch 0 is the iteration's own draw)."""
+    rng = generator(seed, TASKS, iteration, gen_batch)
     return [int(t) for t in rng.choice(task_pool, size=num_groups, replace=num_groups > task_pool)]
 
 
@@ -50,10 +51,12 @@ class LabBatch:
 
 
 class Uniforms:
-    """U(0,1) per (rollout, step), drawn lazily in blocks from one Generator per task group."""
+    """U(0,1) per (rollout, step), drawn lazily in blocks from one Generator per task group; ``group_offset``: the
+    global index of the first group (generation batch ``b`` of dynamic sampling holds groups ``b * G + g``)."""
 
-    def __init__(self, seed: int, purpose: int, iteration: int, num_groups: int, group_size: int):
-        self._rngs = [generator(seed, purpose, iteration, g) for g in range(num_groups)]
+    def __init__(self, seed: int, purpose: int, iteration: int, num_groups: int, group_size: int,
+                 group_offset: int = 0):
+        self._rngs = [generator(seed, purpose, iteration, group_offset + g) for g in range(num_groups)]
         self._n = group_size
         self._u = np.concatenate([r.random((group_size, _BLOCK)) for r in self._rngs])
 
