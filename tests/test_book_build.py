@@ -191,3 +191,25 @@ def test_adopt_refuses_a_folder_without_the_run_or_with_an_error(tmp_path):
     with pytest.raises(ValueError, match=r"error outputs \['ZeroDivisionError'\]"):
         executed.adopt(path, tmp_path / "run", 1.0, key, cache=tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_staging_removes_what_it_did_not_write_and_rewrites_only_changes(tmp_path):
+    import os
+
+    from book.tools.build import Staging
+
+    for name, text in [("conf.py", "generated"), ("exercises/gone_unit.md", "old"), ("README.md", "same"),
+                       ("docs/a.md", "before")]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    os.utime(tmp_path / "README.md", (1, 1))
+    (tmp_path / "src_docs").mkdir()
+    (tmp_path / "src_docs" / "a.md").write_text("after")
+    staging = Staging(tmp_path)
+    staging.write(tmp_path / "README.md", "same")
+    staging.copy_tree(tmp_path / "src_docs", tmp_path / "docs")
+    staging.write(tmp_path / "src_docs" / "a.md", "after")  # the copy's own source stays: written
+    removed = staging.remove_unwritten()
+    assert [p.relative_to(tmp_path).as_posix() for p in removed] == ["exercises/gone_unit.md"]
+    assert (tmp_path / "conf.py").exists() and (tmp_path / "docs" / "a.md").read_text() == "after"
+    assert (tmp_path / "README.md").stat().st_mtime == 1  # unchanged content is not rewritten (Sphinx's cache)

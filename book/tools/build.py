@@ -46,10 +46,31 @@ def write_if_changed(path: Path, content: bytes | str) -> None:
     path.write_bytes(data)
 
 
-def copy_tree_if_changed(source: Path, target: Path, pattern: str = "*") -> None:
-    for file in source.rglob(pattern):
-        if file.is_file() and "__pycache__" not in file.parts:
-            write_if_changed(target / file.relative_to(source), file.read_bytes())
+class Staging:
+    """A Sphinx source folder rewritten in place: a file is written only when its content changed (so Sphinx's
+    cache rebuilds only those pages), and whatever this staging did not write is removed afterwards (a course unit
+    or a doc that is gone must not stay in the book)."""
+
+    KEEP = {"conf.py"}  # written by `jupyter-book config sphinx` after staging
+
+    def __init__(self, root: Path):
+        self.root, self.written = root, set()
+
+    def write(self, path: Path, content: bytes | str) -> None:
+        write_if_changed(path, content)
+        self.written.add(path)
+
+    def copy_tree(self, source: Path, target: Path) -> None:
+        for file in source.rglob("*"):
+            if file.is_file() and "__pycache__" not in file.parts:
+                self.write(target / file.relative_to(source), file.read_bytes())
+
+    def remove_unwritten(self) -> list[Path]:
+        stale = [f for f in self.root.rglob("*") if f.is_file() and f not in self.written
+                 and f.relative_to(self.root).as_posix() not in self.KEEP]
+        for file in stale:
+            file.unlink()
+        return stale
 
 
 def course_units() -> list[Path]:
@@ -96,35 +117,42 @@ def toc_with_units(units: list[Path], notebooks: set[str] | None = None) -> str:
     return yaml.safe_dump(toc, sort_keys=False)
 
 
-def stage(variant: str, pages: dict, units: list[Path], partial: bool = False) -> Path:
+def stage(variant: str, pages: dict, units: list[Path], partial: bool = False) -> tuple[Path, list[Path]]:
+    """The variant's Sphinx source folder, brought up to date; and the files removed from it (gone sources)."""
     src = BUILD / "src" / variant
     import jupyter_server_mathjax
 
-    write_if_changed(src / "_config.yml", (BOOK / "_config.yml").read_text().replace(
+    staging = Staging(src)
+    staging.write(src / "_config.yml", (BOOK / "_config.yml").read_text().replace(
         'title: "', f'title: "{"" if variant == "student" else "[instructor] "}', 1))
-    write_if_changed(src / "_toc.yml", toc_with_units(units, set(pages) if partial else None))
-    write_if_changed(src / "README.md", (ROOT / "README.md").read_bytes())
-    copy_tree_if_changed(ROOT / "docs", src / "docs")
-    write_if_changed(src / "results" / "README.md", (ROOT / "results" / "README.md").read_bytes())
-    copy_tree_if_changed(ROOT / "results" / "figures", src / "results" / "figures")
+    staging.write(src / "_toc.yml", toc_with_units(units, set(pages) if partial else None))
+    staging.write(src / "README.md", (ROOT / "README.md").read_bytes())
+    staging.copy_tree(ROOT / "docs", src / "docs")
+    staging.write(src / "results" / "README.md", (ROOT / "results" / "README.md").read_bytes())
+    staging.copy_tree(ROOT / "results" / "figures", src / "results" / "figures")
     static = src / STATIC_SOURCE
-    write_if_changed(static / "plotly.min.js", static_figures.PLOTLY_JS.read_bytes())
-    copy_tree_if_changed(Path(jupyter_server_mathjax.__file__).parent / "static", static / "mathjax")
-    write_if_changed(static / "gigpo-book.css", (BOOK / "gigpo-book.css").read_bytes())
-    write_if_changed(static / "downloads" / "environment.yml", (ROOT / "environment.yml").read_bytes())
+    staging.write(static / "plotly.min.js", static_figures.PLOTLY_JS.read_bytes())
+    staging.copy_tree(Path(jupyter_server_mathjax.__file__).parent / "static", static / "mathjax")
+    staging.write(static / "gigpo-book.css", (BOOK / "gigpo-book.css").read_bytes())
+    staging.write(static / "downloads" / "environment.yml", (ROOT / "environment.yml").read_bytes())
     for stem, (nb, pngs) in pages.items():
-        write_if_changed(src / "notebooks" / f"{stem}.ipynb", json.dumps(nb, indent=1))
-        write_if_changed(static / "downloads" / f"{stem}.ipynb", (executed.NOTEBOOKS / f"{stem}.ipynb").read_bytes())
+        staging.write(src / "notebooks" / f"{stem}.ipynb", json.dumps(nb, indent=1))
+        staging.write(static / "downloads" / f"{stem}.ipynb", (executed.NOTEBOOKS / f"{stem}.ipynb").read_bytes())
         for png in pngs:
-            write_if_changed(static / "figures" / png.name, png.read_bytes())
+            staging.write(static / "figures" / png.name, png.read_bytes())
     for unit in units:
-        write_if_changed(src / "exercises" / f"{unit.stem}.md",
-                         exercises.unit_page(unit, solutions=variant == "instructor"))
-    return src
+        staging.write(src / "exercises" / f"{unit.stem}.md",
+                      exercises.unit_page(unit, solutions=variant == "instructor"))
+    return src, staging.remove_unwritten()
 
 
-def sphinx_build(src: Path, variant: str) -> Path:
+def sphinx_build(src: Path, variant: str, removed: list[Path] = ()) -> Path:
+    """Sphinx's html build of ``src`` into ``book/_build/<variant>/html``. Sphinx never deletes the page of a source
+    that is gone, so when staging removed files the variant is built afresh (a few tens of seconds)."""
     out = BUILD / variant / "html"
+    if removed:
+        for folder in (out, BUILD / variant / "doctrees"):
+            shutil.rmtree(folder, ignore_errors=True)
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "jupyter-book"), "config", "sphinx", str(src)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -158,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"course units: {[u.name for u in units] or 'none in course/'}")
     for variant in (VARIANTS if args.variant == "both" else (args.variant,)):
         t0 = time.perf_counter()
-        out = sphinx_build(stage(variant, pages, units, partial=bool(args.notebooks)), variant)
+        src, removed = stage(variant, pages, units, partial=bool(args.notebooks))
+        if removed:
+            print(f"{variant}: {len(removed)} staged files whose source is gone, e.g. "
+                  f"{removed[0].relative_to(src)}: built afresh")
+        out = sphinx_build(src, variant, removed)
         print(f"{variant} book: {page_count(out)} pages in {out.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s)")
     print(f"book built in {time.perf_counter() - start:.0f} s")
     return 0
