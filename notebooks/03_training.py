@@ -83,7 +83,8 @@
 # Not established. `results/README.md` reports a study of this recipe (3 paired seeds x 60 iterations) in which
 # GiGPO reached 0.6 success after 19.7 iterations against GRPO's 33.0; that rests on 3 seeds, and three
 # more seeds of the same recipe (the lr-tuning seed and two held-out seeds, issue 29) went the other way, two of
-# them by wide margins. A larger study is under way. Where GiGPO's lead *is* established is the credit lab
+# them by wide margins. The paired study that followed (new seeds, held-out tasks) has no 95% interval that excludes
+# 0, and neither estimator solves held-out tasks: success here means learning the pool's 8 tasks. Where GiGPO's lead *is* established is the credit lab
 # (notebook 05: a tabular policy; docs/lab.md, 10 paired seeds, and it held on 10 more, issue 29). Run the
 # comparison yourself with notebook 04.
 #
