@@ -95,7 +95,7 @@ class JobConfig:
             elif origin is dict:
                 kw.update(type=_json_dict, metavar="JSON")
             elif origin is list:
-                kw.update(nargs="+", type=args[0])
+                kw.update(nargs="*", type=args[0])  # a list field may be given empty: `--report-to` alone is []
             else:  # pragma: no cover - a new field type needs a parser here
                 raise TypeError(f"no command-line parser for {cls.__name__}.{name}: {hint}")
             parser.add_argument(*flags, **kw)

@@ -199,6 +199,8 @@ def test_cli_flags_reach_the_configs():
     cfg = config_from_args(ns)
     assert (cfg.report_to, cfg.run_name, cfg.project) == (["tensorboard", "mlflow"], "r1", "proj")
     assert config_from_args(build_parser().parse_args(["train"])).report_to == []
+    # a config's empty list written back as flags (`--report-to` with no value) parses to the same empty list
+    assert config_from_args(build_parser().parse_args(["train", "--report-to"])).report_to == []
     lab = lab_config_from_args(build_parser().parse_args(["lab", "--report-to", "none"]))
     assert lab.report_to == ["none"] and lab.project == "gigpo-lab"
 
