@@ -24,7 +24,7 @@ from gigpo.training.trainer import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = dict(env="sokoban", model="tiny-mini", finetune="full", num_groups=1, group_size=2, max_steps=2,
-                lr=1e-3, iterations=6, checkpoint_every=1, keep_checkpoints=2, eval_every=0, progress=False)
+                lr=1e-3, iterations=30, checkpoint_every=1, keep_checkpoints=2, eval_every=0, progress=False)
 DRIVER = ("import json, sys; from gigpo.training.config import TrainConfig; from gigpo.training.trainer import train; "
           "train(TrainConfig.from_dict(json.loads(sys.argv[1])), resume=True)")
 
@@ -71,7 +71,9 @@ def test_a_run_killed_ten_times_and_resumed_equals_the_uninterrupted_run(tmp_pat
     final = launch(killed, pause=False)  # the last life runs to the end
     assert final.wait() == 0, final.stderr.read().decode()[-3000:]
 
-    assert "write" in kills and "prune" in kills and len(kills) >= 8, kills
+    # Every life must end in a kill: 30 iterations outlast them (a prune kill advances the run by one iteration, a
+    # write kill by none, each of the two random ones by at most ~12 s of training), so ten kills are certain.
+    assert kills == kinds, f"killed {kills} of {kinds}: the run finished before its ten lives were used"
     got, want = read_metrics(killed), read_metrics(straight)
     assert [r["iteration"] for r in got] == list(range(SETTINGS["iterations"]))
     assert without_measurements(got) == without_measurements(want)
