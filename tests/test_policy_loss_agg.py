@@ -8,18 +8,11 @@ import torch
 
 from gigpo.training.config import TrainConfig
 from gigpo.training.policy_loss import LOSS_AGG_MODES, agg_loss, policy_loss, ppo_clip_terms
+# test_policy_loss's hand batch: ratios 1, 1.5, 0.5 (A = +1) and 1.5, 0.5 (A = -2), a masked third unit in row 1;
+# per-unit PPO-clip loss (clip 0.2): [-1, -1.2, -0.5] and [3.0, 1.6]
+from tests.test_policy_loss import hand_batch
 
 LN = math.log
-
-
-def hand_batch():
-    # the batch of test_policy_loss: ratios 1, 1.5, 0.5 (A = +1) and 1.5, 0.5 (A = -2), a masked third unit in row 1;
-    # per-unit PPO-clip loss (clip 0.2): [-1, -1.2, -0.5] and [3.0, 1.6]
-    old = torch.zeros(2, 3)
-    logp = torch.tensor([[0.0, LN(1.5), LN(0.5)], [LN(1.5), LN(0.5), 0.0]], requires_grad=True)
-    adv = torch.tensor([[1.0, 1.0, 1.0], [-2.0, -2.0, -2.0]])
-    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
-    return logp, old, adv, mask
 
 
 def test_agg_loss_of_each_mode_by_hand():
