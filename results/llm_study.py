@@ -46,6 +46,11 @@ STUDY_SEEDS, STUDY_ESTIMATORS, STUDY_ITERATIONS = tuple(range(200, 210)), ("gigp
 EVAL_EVERY, EVAL_TASKS = 5, 16
 
 
+def variant_name(estimator: str, filter_groups: str = "none") -> str:
+    """A run's name before ``-seed<k>``: the estimator, then the group filter unless ``none`` (``gigpo-advantage``)."""
+    return estimator if filter_groups == "none" else f"{estimator}-{filter_groups}"
+
+
 def flags(settings: dict) -> list[str]:
     """``--name value`` CLI flags of ``python -m gigpo train`` for ``settings`` (dicts as JSON)."""
     out = []
@@ -132,6 +137,9 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, default=EVAL_EVERY, help="study: held-out evaluation every k")
     parser.add_argument("--eval-tasks", type=int, default=EVAL_TASKS, help="study: held-out tasks per evaluation")
     parser.add_argument("--lr", nargs="*", default=[], help="study: estimator=lr (default: results/llm_tuning.csv)")
+    parser.add_argument("--filter-groups", choices=("none", "outcome", "advantage"), default="none",
+                        help="study: dynamic sampling's group filter (issue 30); runs go to <est>-<filter>-seed<k>")
+    parser.add_argument("--max-gen-batches", type=int, default=10, help="study: the filter's generation cap")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     parser.add_argument("--runs", default="runs/llm-study", help="where the runs go")
     parser.add_argument("--prefix", default="llm_seeds", help="report: results/<prefix>_*.csv/.md, figures/<prefix>_*"
@@ -178,11 +186,14 @@ def main(argv=None) -> int:
     # checkpoints every 5 iterations (the last kept): a study interrupted by the machine or the session continues
     # where it stopped when the same command runs again (resume is exact, so the results do not change)
     held_out = {"eval_every": ns.eval_every, "eval_tasks": ns.eval_tasks, "checkpoint_every": 5, "keep_checkpoints": 1}
+    dynamic = {} if ns.filter_groups == "none" else {"filter_groups": ns.filter_groups,
+                                                      "max_gen_batches": ns.max_gen_batches}
     jobs = []
     for seed in ns.seeds:
         warm = partial(warm_start, root, seed)
-        jobs += [(root / f"{est}-seed{seed}", {**STUDY, "estimator": est, "lr": float(lrs[est]), "seed": seed,
-                                               "iterations": iterations, **held_out}, warm) for est in ns.estimators]
+        jobs += [(root / f"{variant_name(est, ns.filter_groups)}-seed{seed}",
+                  {**STUDY, "estimator": est, "lr": float(lrs[est]), "seed": seed, "iterations": iterations,
+                   **held_out, **dynamic}, warm) for est in ns.estimators]
     run_all(jobs, ns.jobs)
     return 0
 

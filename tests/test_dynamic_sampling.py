@@ -18,7 +18,7 @@ from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.config import TrainConfig
-from gigpo.training.group_filter import passing_groups, update_groups
+from gigpo.training.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.trainer import read_metrics, train, train_task_seeds
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,6 +43,23 @@ def test_outcome_filter_drops_equal_return_groups_and_advantage_keeps_all_won_gr
     assert passing_groups("none", GROUPS, TRAJS, REWARDS, num_groups=2).tolist() == [True, True]
     # returns that differ only by an invalid-action penalty are a spread; a group without rows never passes
     assert passing_groups("outcome", [0, 0], [0, 1], [10.0, 9.9], num_groups=3).tolist() == [True, False, False]
+
+
+def test_kept_and_dropped_rows_are_counted_per_side_by_hand():
+    # the hand batch under outcome: group 0 (rows 0-2, all won) dropped, group 1 (rows 3-4) kept. A_E = 0 on every
+    # row of group 0 (equal returns) and on none of group 1 (returns 10 and 0 around their mean 5); A_S != 0 on the
+    # two visits of s0 (10 vs 9.5) and nowhere else (s1 is alone; t0's two visits have returns 10 and 0: A_S != 0).
+    a, e, st = (torch.tensor(x) for x in ([0.0, 0.0, 0.0, 1.0, -1.0], [0.0, 0.0, 0.0, 1.0, -1.0],
+                                          [0.7, -0.7, 0.0, 1.0, -1.0]))
+    counts = kept_dropped_counts(torch.tensor([False, True]), GROUPS, e, st)
+    assert counts == {"kept_rows": 2, "kept_zero_episode": 0, "kept_nonzero_step": 2,
+                      "dropped_rows": 3, "dropped_zero_episode": 3, "dropped_nonzero_step": 2}
+    assert kept_dropped_counts(torch.tensor([False, True]), GROUPS, e, None)["dropped_nonzero_step"] == 0  # no A_S
+    shares = kept_dropped_shares(counts)
+    assert shares["dropped_zero_episode_share"] == 1.0 and shares["dropped_nonzero_step_share"] == 2 / 3
+    assert shares["kept_zero_episode_share"] == 0.0 and shares["kept_rows"] == 2
+    every = kept_dropped_shares(kept_dropped_counts(torch.tensor([True, True]), GROUPS, e, st))
+    assert every["dropped_rows"] == 0 and every["dropped_zero_episode_share"] is None
 
 
 def test_filter_errors_name_the_problem():
@@ -116,6 +133,14 @@ def test_outcome_filter_trains_only_on_groups_with_outcome_spread_unless_the_cap
         assert row["filter_capped"] == (row["groups_kept"] < 2) and row["gen_batches"] <= 3
         if row["filter_capped"]:
             assert row["gen_batches"] == 3
+        # what the filter removed: groups without spread, A_E = 0 on every row; the rows add up to every batch's
+        spread_rows = sum(1 for g in batch.group_ids if g not in flat)
+        assert row["kept_rows"] >= spread_rows and row["dropped_rows"] >= len(batch.rewards) - spread_rows
+        if row["gen_batches"] == 1 and not row["filter_capped"]:  # every group of batch 0 passed
+            assert (row["kept_rows"], row["dropped_rows"]) == (len(batch.rewards), 0)
+        if row["dropped_rows"]:
+            assert row["dropped_zero_episode_share"] == 1.0
+        assert 0 <= row["groups_with_spread"] <= row["groups_with_signal"] <= 2  # GiGPO: spread implies signal
     for row in plain:
         assert (row["gen_batches"], row["groups_generated"], row["groups_kept"], row["episodes_generated"],
                 row["filter_capped"]) == (1, 2, 2, 8, 0)

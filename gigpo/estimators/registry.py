@@ -117,6 +117,18 @@ def compute_details(name: str, group_ids: Keys, traj_ids: Keys, rewards, anchors
     return entry.details(group_ids, traj_ids, rewards, anchors, **options)
 
 
+def advantage_split(name: str, group_ids: Keys, traj_ids: Keys, rewards, anchors=None, **options: Any
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(A, A_E, A_S)`` per row of estimator ``name``: its episode and step parts where its detailed form splits
+    the advantage (GiGPO: Eq. 3 and Eq. 7), else ``A_E = A`` and A_S None (GRPO, RLOO: episode-level only)."""
+    if get_estimator(name).details is None:
+        adv = compute_advantages(name, group_ids, traj_ids, rewards, anchors, **options)
+        return adv, adv, None
+    d = compute_details(name, group_ids, traj_ids, rewards, anchors, **options)
+    episode, step = getattr(d, "episode_adv", None), getattr(d, "step_adv", None)
+    return d.advantage, (d.advantage if episode is None else episode), step
+
+
 # --- built-ins: adapters give GRPO and RLOO the common signature -------------------------------------------------
 def _grpo(group_ids: Keys, traj_ids: Keys, rewards, anchors=None, *, norm: str = "std", eps: float = 1e-6,
           episode_stats: str = "trajectory") -> torch.Tensor:

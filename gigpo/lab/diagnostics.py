@@ -73,13 +73,10 @@ def advantage_parts(name: str, batch: LabBatch, options: Mapping[str, Any], *, a
     does not split the advantage; estimators without any detailed form are taken as episode-level (A_S = 0)."""
     cols = (torch.from_numpy(batch.group_ids), torch.from_numpy(batch.traj_ids), torch.from_numpy(batch.rewards))
     anchors = torch.from_numpy(batch.state_ids) if anchors is None else anchors
-    entry = registry.get_estimator(name)
-    if entry.details is None:
-        adv = registry.compute_advantages(name, *cols, anchors, **options)
-        return adv, adv, torch.zeros_like(adv)
-    d = registry.compute_details(name, *cols, anchors, **options)
-    episode, step = getattr(d, "episode_adv", None), getattr(d, "step_adv", None)
-    return d.advantage, (d.advantage if episode is None else episode), step
+    adv, episode, step = registry.advantage_split(name, *cols, anchors, **options)
+    if registry.get_estimator(name).details is None:  # episode-level by construction: its A_S is a true 0
+        step = torch.zeros_like(adv)
+    return adv, episode, step
 
 
 def iteration_diagnostics(batch: LabBatch, advantage: torch.Tensor, episode_adv: torch.Tensor,

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from gigpo.lab.rollout import LabBatch
-from gigpo.training.group_filter import ZERO, passing_groups, update_groups
+from gigpo.training.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 
 Parts = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # (A, A_E, A_S) per row
 
@@ -63,7 +63,7 @@ def sample_lab_batch(filter_groups: str, max_gen_batches: int, num_groups: int, 
     """``play(b)``: generation batch ``b``; ``parts(batch)``: the estimator's (A, A_E, A_S) on it."""
     limit = 1 if filter_groups == "none" else max_gen_batches
     played, passed = [], []
-    counts = {f"{side}_{k}": 0 for side in ("kept", "dropped") for k in ("rows", "zero_episode", "nonzero_step")}
+    counts: dict[str, int] = {}
     for b in range(limit):
         batch = play(b)
         adv = parts(batch)
@@ -71,13 +71,8 @@ def sample_lab_batch(filter_groups: str, max_gen_batches: int, num_groups: int, 
                             num_groups=num_groups)
         played.append((batch, adv))
         passed.append(ok.tolist())
-        row_ok = ok[torch.from_numpy(batch.group_ids)]
-        zero_e = adv[1].abs() <= ZERO
-        step_nz = adv[2].abs() > ZERO if adv[2] is not None else torch.zeros_like(zero_e)
-        for side, mask in (("kept", row_ok), ("dropped", ~row_ok)):
-            counts[f"{side}_rows"] += int(mask.sum())
-            counts[f"{side}_zero_episode"] += int((zero_e & mask).sum())
-            counts[f"{side}_nonzero_step"] += int((step_nz & mask).sum())
+        for k, v in kept_dropped_counts(ok, batch.group_ids, adv[1], adv[2]).items():
+            counts[k] = counts.get(k, 0) + v
         if sum(map(sum, passed)) >= num_groups:
             break
     chosen, unfiltered = update_groups(passed, num_groups)
@@ -85,16 +80,11 @@ def sample_lab_batch(filter_groups: str, max_gen_batches: int, num_groups: int, 
         update, adv = played[0]
     else:
         update, adv = take_groups([(played[b][0], played[b][1], g) for b, g in chosen], group_size)
-    def share(k: str, side: str) -> float | None:
-        return counts[f"{side}_{k}"] / counts[f"{side}_rows"] if counts[f"{side}_rows"] else None
-
     metrics = {
         "gen_batches": len(passed), "groups_generated": len(passed) * num_groups,
         "episodes_generated": len(passed) * num_groups * group_size, "groups_kept": sum(map(sum, passed)),
         "groups_unfiltered": unfiltered, "filter_capped": int(unfiltered > 0),
         "update_success_rate": float(update.success.mean()),
-        **{f"{side}_rows": counts[f"{side}_rows"] for side in ("kept", "dropped")},
-        **{f"{side}_{k}_share": share(k, side) for side in ("kept", "dropped")
-           for k in ("zero_episode", "nonzero_step")},
+        **kept_dropped_shares(counts),
     }
     return LabSample(update, adv[0], adv[1], adv[2], played[0][0], metrics)

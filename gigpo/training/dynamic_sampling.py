@@ -24,12 +24,13 @@ import torch
 from envs import GroupRunner
 from gigpo.training.config import TrainConfig
 from gigpo.training.distributed import Distributed
-from gigpo.training.group_filter import passing_groups, update_groups
+from gigpo.training.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.rank_metrics import merge_episode_stats
 from gigpo.training.rollout import StepBatch
 from gigpo.training.seeds import SamplingStreams
 
 Play = Callable[[list[int], SamplingStreams], tuple[StepBatch, dict[str, float], GroupRunner]]
+Split = Callable[[StepBatch], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]  # (A, A_E, A_S) per row
 ROW_FIELDS = [f.name for f in fields(StepBatch) if f.name != "episode"]
 
 
@@ -87,18 +88,26 @@ def assemble(parts: list[tuple[dict, list]]) -> StepBatch:
 
 def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, groups: range, play: Play,
                         task_seeds: Callable[[int], list[int]],
-                        advantages_of: Callable[[StepBatch], torch.Tensor]) -> SampledBatch:
+                        split_of: Split) -> SampledBatch:
     """Play generation batches until ``num_groups`` groups pass ``cfg.filter_groups`` or ``cfg.max_gen_batches``
     were played; returns this rank's share (``groups``: its block of positions) of the update batch.
 
     ``play(task_seeds, streams)`` rolls out this rank's groups; ``task_seeds(count)``: the iteration's first
-    ``count`` task seeds; ``advantages_of(batch)``: the run's estimator (``advantage`` filter only).
+    ``count`` task seeds; ``split_of(batch)``: the run's estimator as ``(A, A_E, A_S)`` per row (the ``advantage``
+    filter reads A; the kept/dropped row figures read A_E and A_S).
+
+    Beside the update batch it measures, as the credit lab does, what the filter removed: rows with A_E = 0 and with
+    A_S != 0 among the groups that passed ("kept") and failed ("dropped"), and how many groups of the first
+    generation batch would pass each filter (``groups_with_spread``: ``outcome``; ``groups_with_signal``:
+    ``advantage``), so an unfiltered run also shows what a filter would keep.
     """
     G, N = cfg.num_groups, cfg.group_size
     limit = 1 if cfg.filter_groups == "none" else cfg.max_gen_batches
     played, passed = [], []
     seconds: dict[str, float] = {}
     tokens = 0
+    counts: dict[str, int] = {}
+    first_pass = {}
     for b in range(limit):
         seeds = task_seeds((b + 1) * G)[b * G:]
         batch, secs, runner = play(seeds[groups.start:groups.stop],
@@ -108,10 +117,16 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
         replies = batch.response_ids if cfg.action_mode == "free" else [c for cs in batch.candidate_ids for c in cs]
         tokens += sum(map(len, batch.prompt_ids)) + sum(map(len, replies))
         played.append((batch, trajectory_outcomes(runner)))
-        adv = advantages_of(batch) if cfg.filter_groups == "advantage" else None
-        mine = passing_groups(cfg.filter_groups, batch.group_ids, batch.traj_ids, batch.rewards, adv,
-                              num_groups=len(groups)).tolist()
-        passed.append([ok for part in dist.all_gather_object(mine) for ok in part])  # rank order = group order
+        adv, episode_adv, step_adv = split_of(batch)
+        judged = {mode: passing_groups(mode, batch.group_ids, batch.traj_ids, batch.rewards, adv,
+                                       num_groups=len(groups)) for mode in ("outcome", "advantage")}
+        if b == 0:
+            first_pass = {f"groups_with_{name}": int(judged[mode].sum())
+                          for name, mode in (("spread", "outcome"), ("signal", "advantage"))}
+        mine = judged.get(cfg.filter_groups, torch.ones(len(groups), dtype=torch.bool))
+        for k, v in kept_dropped_counts(mine, batch.group_ids, episode_adv, step_adv).items():
+            counts[k] = counts.get(k, 0) + v
+        passed.append([ok for part in dist.all_gather_object(mine.tolist()) for ok in part])  # rank order = group order
         if sum(map(sum, passed)) >= G:
             break
     chosen, unfiltered = update_groups(passed, G)
@@ -129,12 +144,15 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
     first = merge_episode_stats(dist.all_gather_object((episode_stats(played[0][1]), len(groups) * N)))
     kept = merge_episode_stats(dist.all_gather_object((update.episode, len(groups) * N)))
     [tokens] = dist.sum_floats([float(tokens)])
+    names = sorted(counts) + sorted(first_pass)
+    summed = dict(zip(names, dist.sum_floats([float(counts[k]) for k in sorted(counts)] +
+                                             [float(first_pass[k]) for k in sorted(first_pass)])))
     metrics = {
         # the episode figures of the iteration's first generation batch: what a run without filtering plays
         **first, **{f"update_{k}": v for k, v in kept.items()},
         "gen_batches": len(passed), "groups_generated": len(passed) * G, "episodes_generated": len(passed) * G * N,
         "groups_kept": sum(map(sum, passed)), "groups_unfiltered": unfiltered, "filter_capped": int(unfiltered > 0),
-        "rollout_tokens": int(tokens),
+        "rollout_tokens": int(tokens), **{k: int(summed[k]) for k in first_pass}, **kept_dropped_shares(summed),
     }
     return SampledBatch(update, seconds, metrics)
 

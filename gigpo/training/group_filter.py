@@ -75,3 +75,33 @@ def update_groups(passed: Sequence[Sequence[bool]], num_groups: int) -> tuple[li
                              "each generation batch must hold num_groups groups")
         chosen = sorted(chosen + fill)
     return chosen, max(missing, 0)
+
+
+SIDES, ROW_FIGURES = ("kept", "dropped"), ("rows", "zero_episode", "nonzero_step")
+
+
+def kept_dropped_counts(passed: torch.Tensor, group_ids, episode_adv: torch.Tensor,
+                        step_adv: torch.Tensor | None, *, tol: float = ZERO) -> dict[str, int]:
+    """What a filter keeps and drops, in rows: per side (``kept``: rows of groups that passed ``passed``,
+    ``dropped``: the others) the row count, the rows with A_E = 0 (``zero_episode``) and those with A_S != 0
+    (``nonzero_step``; none when the estimator has no step part). Counts, so batches and ranks add up."""
+    row_ok = passed[torch.as_tensor(group_ids, dtype=torch.long)]
+    zero_e = episode_adv.detach().abs().cpu() <= tol
+    step_nz = step_adv.detach().abs().cpu() > tol if step_adv is not None else torch.zeros_like(zero_e)
+    out = {}
+    for side, mask in zip(SIDES, (row_ok, ~row_ok)):
+        out[f"{side}_rows"] = int(mask.sum())
+        out[f"{side}_zero_episode"] = int((zero_e & mask).sum())
+        out[f"{side}_nonzero_step"] = int((step_nz & mask).sum())
+    return out
+
+
+def kept_dropped_shares(counts: dict[str, float]) -> dict[str, float | None]:
+    """``<side>_rows`` and the shares ``<side>_zero_episode_share`` / ``<side>_nonzero_step_share`` (None for a
+    side without rows) from summed :func:`kept_dropped_counts`."""
+    out: dict[str, float | None] = {f"{side}_rows": int(counts[f"{side}_rows"]) for side in SIDES}
+    for side in SIDES:
+        for k in ROW_FIGURES[1:]:
+            n = counts[f"{side}_rows"]
+            out[f"{side}_{k}_share"] = counts[f"{side}_{k}"] / n if n else None
+    return out

@@ -137,6 +137,13 @@ def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: 
 
 
 # --- metrics helpers -------------------------------------------------------------------------------------------------
+def advantage_split(cfg: TrainConfig, batch: StepBatch):
+    """``(A, A_E, A_S)`` of the run's estimator per row (A_S None for an episode-level estimator), for the group
+    filters and their kept/dropped figures (``dynamic_sampling.py``)."""
+    return registry.advantage_split(cfg.estimator, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
+                                    **cfg.estimator_kwargs())
+
+
 def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
     """The only estimator-specific line of the trainer: the registered estimator named by ``cfg.estimator``."""
     return registry.compute_advantages(cfg.estimator, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
@@ -257,7 +264,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         # one generation batch, or more under filter_groups until num_groups groups pass (dynamic_sampling.py)
         sampled = sample_update_batch(cfg, iteration, dist, groups, play,
                                       lambda count: train_task_seeds(cfg, iteration, count),
-                                      lambda b: compute_advantages(cfg, b))
+                                      lambda b: advantage_split(cfg, b))
         batch, seconds = sampled.batch, sampled.seconds
         # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
         t0 = time.perf_counter()
