@@ -140,11 +140,12 @@ SMALL = ["--env", "sokoban", "--seed", "0", "--num-groups", "2", "--group-size",
          "--eval-every", "0", "--checkpoint-every", "1", "--keep-checkpoints", "5", "--no-progress", "--lr", "1e-4"]
 
 
-def gigpo_train(out: Path, *extra: str, procs: int = 1) -> None:
+def gigpo_train(out: Path, *extra: str, procs: int = 1, base: list[str] = SMALL,
+                program: list[str] = ["-m", "gigpo"]) -> None:
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(procs),
                  "--master_port", str(29500 + os.getpid() % 1000)] if procs > 1 else [sys.executable])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(launcher + ["-m", "gigpo", "train", *SMALL, "--output-dir", str(out), *extra], cwd=ROOT,
+    done = subprocess.run(launcher + [*program, "train", *base, "--output-dir", str(out), *extra], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
 
@@ -196,6 +197,35 @@ def test_a_two_process_run_resumed_equals_the_uninterrupted_one(runs, tmp_path):
     assert without_measurements(rows(out)) == without_measurements(rows(runs / "two"))
     a = (out / "final" / "adapter_model.safetensors").read_bytes()
     assert a == (runs / "two" / "final" / "adapter_model.safetensors").read_bytes()
+
+
+# --- dynamic sampling over 2 processes: each rank judges its own groups, the verdicts are gathered, and every rank
+# picks the same update groups from the same refills; the corridor (tests/test_trainer.py) is an env the untrained
+# tiny model sometimes solves, so some groups have outcome spread and some do not
+FILTERED = ["--env", "corridor", "--seed", "0", "--num-groups", "2", "--group-size", "4", "--max-steps", "4",
+            "--eval-every", "0", "--checkpoint-every", "1", "--keep-checkpoints", "5", "--no-progress", "--lr", "1e-4",
+            "--micro-batch-size", "8",
+            "--filter-groups", "outcome", "--max-gen-batches", "3", "--iterations", "3"]
+SAMPLING_METRICS = ("gen_batches", "groups_generated", "groups_kept", "episodes_generated", "filter_capped",
+                    "groups_unfiltered", "groups_with_spread", "groups_with_signal", "kept_rows", "dropped_rows",
+                    "kept_zero_episode_share", "dropped_zero_episode_share", "kept_nonzero_step_share",
+                    "dropped_nonzero_step_share", "update_success_rate", "update_mean_length")
+
+
+@pytest.mark.slow
+def test_two_processes_filter_and_refill_the_groups_one_process_does(tmp_path):
+    corridor = [str(ROOT / "tests" / "corridor_cli.py")]
+    gigpo_train(tmp_path / "one", base=FILTERED, program=corridor)
+    gigpo_train(tmp_path / "two", procs=2, base=FILTERED, program=corridor)
+    one, two = rows(tmp_path / "one"), rows(tmp_path / "two")
+    # the scenario refills and trains on groups of a refill (else the dealing of kept groups goes untested)
+    assert any(r["gen_batches"] > 1 and r["groups_kept"] > 0 for r in one)
+    for r1, r2 in zip(one, two):
+        for key in SAMPLING_METRICS + EPISODE_METRICS:
+            assert r2[key] == (None if r1[key] is None else pytest.approx(r1[key], rel=1e-12)), key
+    for it in (1, 2, 3):
+        w1, w2 = weights(tmp_path / "one", it), weights(tmp_path / "two", it)
+        assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-5
 
 
 # --- FSDP (full fine-tuning sharded over the ranks) ------------------------------------------------------------------

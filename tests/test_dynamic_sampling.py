@@ -141,6 +141,9 @@ def test_outcome_filter_trains_only_on_groups_with_outcome_spread_unless_the_cap
         if row["dropped_rows"]:
             assert row["dropped_zero_episode_share"] == 1.0
         assert 0 <= row["groups_with_spread"] <= row["groups_with_signal"] <= 2  # GiGPO: spread implies signal
+    documented = (Path(__file__).parents[1] / "docs" / "metrics.md").read_text()
+    missing = sorted({k for r in rows + plain for k in r if f"`{k}`" not in documented})
+    assert not missing, f"docs/metrics.md does not explain {missing}"
     for row in plain:
         assert (row["gen_batches"], row["groups_generated"], row["groups_kept"], row["episodes_generated"],
                 row["filter_capped"]) == (1, 2, 2, 8, 0)

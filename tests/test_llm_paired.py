@@ -163,3 +163,30 @@ def test_write_paired_reports_finished_runs_with_intervals(tmp_path):
     assert "| pool mean | 3 |" in text and "3/0/0" in text  # GiGPO ahead on every finished seed
     assert (out / "t_per_seed.csv").read_text().count("\n") == 4
     assert (out / "figures" / "t_seeds.png").stat().st_size > 0 and (out / "figures" / "t_heldout.png").exists()
+
+
+# --- the dynamic-sampling LLM report (results/llm_dynamic.py): measures worked out by hand ----------------------------
+def test_llm_dynamic_counts_episodes_to_the_threshold_and_pools_the_kept_and_dropped_rows():
+    from results.llm_dynamic import run_measures as dynamic_measures
+
+    # success 0.5, 0.7, 0.8: trailing-3 means 0.5, 0.6, 0.667 -> the threshold 0.6 at iteration 1; episodes
+    # 64 + 192 = 256 by then. Kept rows: 100 with 10% A_E = 0, then 300 with 30% -> (10 + 90) / 400 = 0.25.
+    recs = [{"success_rate": 0.5, "episodes_generated": 64, "gen_batches": 1, "filter_capped": 0, "mean_length": 5,
+             "kept_rows": 100, "kept_zero_episode_share": 0.1, "kept_nonzero_step_share": 0.5, "dropped_rows": 0,
+             "dropped_zero_episode_share": None, "dropped_nonzero_step_share": None},
+            {"success_rate": 0.7, "episodes_generated": 192, "gen_batches": 3, "filter_capped": 1, "mean_length": 4,
+             "kept_rows": 300, "kept_zero_episode_share": 0.3, "kept_nonzero_step_share": 0.5, "dropped_rows": 50,
+             "dropped_zero_episode_share": 1.0, "dropped_nonzero_step_share": 0.2,
+             "eval_sampled_success_rate": 0.25},
+            {"success_rate": 0.8, "episodes_generated": 64, "gen_batches": 1, "filter_capped": 0, "mean_length": 3,
+             "kept_rows": 0, "kept_zero_episode_share": None, "kept_nonzero_step_share": None, "dropped_rows": 0,
+             "dropped_zero_episode_share": None, "dropped_nonzero_step_share": None}]
+    m = dynamic_measures(recs, 64)
+    assert (m["iters to 0.6"], m["censored"], m["episodes to 0.6"], m["episodes"]) == (1, False, 256, 320)
+    assert m["kept: A_E = 0"] == pytest.approx(0.25) and m["dropped: A_S != 0"] == pytest.approx(0.2)
+    assert m["gen batches / it"] == pytest.approx(5 / 3) and m["capped its"] == pytest.approx(1 / 3)
+    assert m["held-out sampled"] == 0.25 and m["length last3"] == 4
+    # a run that never reaches 0.6, logged before the sampling metrics: one 64-episode batch per iteration,
+    # censored at its length and its episodes plus one batch
+    old = dynamic_measures([{"success_rate": 0.1, "mean_length": 9}] * 4, 64)
+    assert (old["iters to 0.6"], old["censored"], old["episodes to 0.6"], old["kept: A_E = 0"]) == (4, True, 320, None)
