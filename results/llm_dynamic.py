@@ -138,7 +138,7 @@ def markdown(measures, result) -> str:
     lines = [f"CPU LLM recipe (`results/llm_study.py`), seeds {', '.join(map(str, seeds[REFERENCE]))}; mean ± std "
              "over seeds; to 0.6: trailing 3-iteration mean training success (first generation batch).", "",
              "| variant | seeds | reached 0.6 | iterations to 0.6 | episodes to 0.6 | pool mean | held-out sampled "
-             "| gen batches / it | capped its | groups with spread / signal @ batch 0 (of 8) | length last3 | CPU min |",
+             "| gen batches / it | capped its | groups with spread / signal @ batch 0 (of 8) | length last3 | wall min |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ms(v, key, digits=2):
