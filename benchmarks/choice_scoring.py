@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def household_step(tokenizer, k: int, seed: int) -> tuple[str, list[int], list[str]]:
     """(prompt text, prompt ids, candidates) of a household step with exactly ``k`` candidates (see the module doc)."""
     import envs
-    from gigpo.training.policy_backends import encode_prompt
-    from gigpo.training.prompts import chat_text, format_prompt
+    from gigpo.training.rollouts.policy_backends import encode_prompt
+    from gigpo.training.rollouts.prompts import chat_text, format_prompt
 
     rng = random.Random(seed)
     best = None
@@ -82,10 +82,10 @@ def measure(model_name: str, k: int, call: str, budget: int | None, rows: int) -
     """One measurement in this process (run it in a fresh one)."""
     import torch
 
-    from gigpo.training.models import load_model_and_tokenizer, wrap_lora
-    from gigpo.training.policy_backends import HFBackend, encode_candidate
-    from gigpo.training.rollout import StepBatch
-    from gigpo.training.update import unit_log_probs
+    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
+    from gigpo.training.rollouts.policy_backends import HFBackend, encode_candidate
+    from gigpo.training.rollouts.rollout import StepBatch
+    from gigpo.training.learning.update import unit_log_probs
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

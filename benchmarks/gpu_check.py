@@ -50,7 +50,7 @@ SMOKE_DIMS = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num
 
 
 def build(path: Path, dims: dict, vocab_size: int | None) -> Path:
-    from gigpo.training.tiny_model import BASE_CORPUS, build_tiny_model, env_corpus
+    from gigpo.training.systems.tiny_model import BASE_CORPUS, build_tiny_model, env_corpus
 
     if not (path / "config.json").exists():
         build_tiny_model(path, BASE_CORPUS + env_corpus(), seed=0, model_config=dims, vocab_size=vocab_size)

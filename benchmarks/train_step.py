@@ -56,9 +56,9 @@ def head_to_head(batch_cols: dict, repeats: int = 200) -> dict[str, float]:
 def record_batch(args):
     """One rollout batch of the tiny model (G x N episodes of ``args.env``), the model and its tokenizer."""
     from envs import GroupRunner
-    from gigpo.training.models import load_model_and_tokenizer, wrap_lora
-    from gigpo.training.policy_backends import HFBackend
-    from gigpo.training.rollout import collect_rollouts
+    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
+    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.training.rollouts.rollout import collect_rollouts
     from gigpo.training.seeds import SamplingStreams
 
     cfg = TrainConfig(env=args.env, action_mode=args.mode)
@@ -77,8 +77,8 @@ def measured_update(model, tok, batch, cfg: TrainConfig, batching: str) -> dict[
     """Run ``policy_update`` once on a copy of ``model``, counting passes, padding and layer-0 token positions."""
     import copy
 
-    import gigpo.training.scoring as scoring
-    from gigpo.training.update import policy_update
+    import gigpo.training.learning.scoring as scoring
+    from gigpo.training.learning.update import policy_update
 
     model = copy.deepcopy(model)
     counts = {"passes": 0, "real": 0, "positions": 0, "layer0": 0}

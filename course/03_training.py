@@ -30,7 +30,7 @@
 # %%
 import torch
 
-from gigpo.training.policy_loss import ppo_clip_terms
+from gigpo.training.learning.policy_loss import ppo_clip_terms
 
 torch.set_num_threads(1)
 

@@ -95,14 +95,14 @@ def run_lab(ns: argparse.Namespace) -> int:
 
 
 def add_convert_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.training.checkpoint_convert import add_arguments
+    from gigpo.training.checkpoints.checkpoint_convert import add_arguments
 
     add_arguments(parser)
 
 
 def run_convert_checkpoint(ns: argparse.Namespace) -> int:
     """Convert checkpoints of earlier versions (pickled optimizer.pt / rng.pt) to safetensors + JSON, once."""
-    from gigpo.training.checkpoint_convert import run
+    from gigpo.training.checkpoints.checkpoint_convert import run
 
     return run(ns)
 

@@ -76,7 +76,7 @@
 # $$\ell_u = -\min\big(r A,\ \operatorname{clip}(r, 1 - \epsilon, 1 + \epsilon) A\big),$$
 # and the loss is the mean of $\ell_u$ over all units of the minibatch (`token-mean`, the paper's and verl-agent's
 # choice; in free mode a step with a longer reply therefore weighs more), plus `kl_coef` x the k3 KL and minus
-# `entropy_coef` x the entropy (both 0 here). Code: `gigpo/training/policy_loss.py` and `gigpo/training/update.py`.
+# `entropy_coef` x the entropy (both 0 here). Code: `gigpo/training/learning/policy_loss.py` and `gigpo/training/learning/update.py`.
 #
 # ### Does GiGPO beat GRPO on this recipe?
 #

@@ -40,7 +40,7 @@ def credit_quality() -> dict:
 
 def state_dependence(model_dir: str) -> dict:
     from gigpo.training.expert_path import expert_path_choices
-    from gigpo.training.models import load_model_and_tokenizer
+    from gigpo.training.systems.models import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer(model_dir)
     model.eval()
@@ -54,7 +54,7 @@ def state_dependence(model_dir: str) -> dict:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    from gigpo.training.models import resolve_model
+    from gigpo.training.systems.models import resolve_model
     result = {"credit_quality_random_rollouts": credit_quality(), "state_dependence": {}}
     for m in sys.argv[1:] or [resolve_model("tiny-mini")]:
         result["state_dependence"][m] = state_dependence(m)

@@ -40,8 +40,8 @@ ESTIMATORS = ("gigpo", "grpo", "rloo")
 
 def rollouts(model, tok, round_: int):
     """Pool x N rollouts of the model (the study's settings) and, per row, whether its action was the expert's."""
-    from gigpo.training.policy_backends import HFBackend
-    from gigpo.training.rollout import collect_rollouts
+    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.training.rollouts.rollout import collect_rollouts
     from gigpo.training.seeds import SamplingStreams
 
     cfg = demo_config()
@@ -114,7 +114,7 @@ def state_dependence(model, tok) -> dict:
 
 
 def main(argv=None) -> int:
-    from gigpo.training.models import load_model_and_tokenizer
+    from gigpo.training.systems.models import load_model_and_tokenizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="+", help="saved model folders (warm_start/ or final/)")

@@ -80,7 +80,7 @@ def warm_start(run_root: Path, seed: int) -> Path:
 def launch(run_dir: Path, settings: dict, warm) -> subprocess.Popen | None:
     if (run_dir / "metrics.jsonl").exists() and sum(1 for _ in open(run_dir / "metrics.jsonl")) >= settings["iterations"]:
         return None  # finished earlier
-    from gigpo.training.checkpoint import latest_checkpoint
+    from gigpo.training.checkpoints.checkpoint import latest_checkpoint
 
     resume = run_dir.is_dir() and latest_checkpoint(run_dir) is not None  # an interrupted run continues exactly
     if not resume:

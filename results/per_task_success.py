@@ -21,9 +21,9 @@ def main(argv=None) -> int:
 
     from envs import GroupRunner
     from gigpo.training.demo import DEMO_RECIPE
-    from gigpo.training.models import load_model_and_tokenizer
-    from gigpo.training.policy_backends import HFBackend
-    from gigpo.training.rollout import collect_rollouts
+    from gigpo.training.systems.models import load_model_and_tokenizer
+    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.training.rollouts.rollout import collect_rollouts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help="saved model folders (a run's warm_start/ or final/)")

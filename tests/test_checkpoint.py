@@ -7,9 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gigpo.training import checkpoint as checkpoint_module
-from gigpo.training.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, read_state, save_checkpoint
-from gigpo.training.models import load_model_and_tokenizer, wrap_lora
+from gigpo.training.checkpoints import checkpoint as checkpoint_module
+from gigpo.training.checkpoints.checkpoint import (latest_checkpoint, list_checkpoints, load_checkpoint, read_state,
+                                                  save_checkpoint)
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 
 
 def small_model():

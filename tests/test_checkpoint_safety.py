@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from gigpo.__main__ import main
-from gigpo.training import checkpoint as checkpoint_module
-from gigpo.training.checkpoint import (FILES, MANIFEST, latest_checkpoint, list_checkpoints, load_checkpoint,
-                                       rng_states, save_checkpoint, write_manifest)
-from gigpo.training.checkpoint_convert import convert_checkpoints
+from gigpo.training.checkpoints import checkpoint as checkpoint_module
+from gigpo.training.checkpoints.checkpoint import (FILES, MANIFEST, latest_checkpoint, list_checkpoints,
+                                                  load_checkpoint, rng_states, save_checkpoint, write_manifest)
+from gigpo.training.checkpoints.checkpoint_convert import convert_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.training.state_files import load_state
+from gigpo.training.checkpoints.state_files import load_state
 from gigpo.training.trainer import read_metrics, train
 from tests.test_checkpoint import optimizer_tensors, small_model, trained_optimizer
 from tests.test_resume import final_bytes, training_rows

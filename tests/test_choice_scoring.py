@@ -1,4 +1,4 @@
-"""Packed continuation scoring (gigpo/training/scoring.py) against an independent plain forward pass.
+"""Packed continuation scoring (gigpo/training/learning/scoring.py) against an independent plain forward pass.
 
 The oracle scores each (prompt, continuation) pair alone: one unpadded sequence ``prompt + continuation``, no cache,
 no custom mask, default positions, ``log_softmax(logits / T)`` at the positions that predict the continuation.
@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
 from gigpo.training.config import TrainConfig
-from gigpo.training.scoring import continuation_log_probs, pack_pass, plan_passes
+from gigpo.training.learning.scoring import continuation_log_probs, pack_pass, plan_passes
 
 PAD = 0
 T = 0.7

@@ -77,7 +77,7 @@ def test_a_run_that_dies_leaves_the_finished_runs_on_disk(tmp_path, saved_enviro
 def test_a_built_model_can_take_a_real_models_vocabulary_size(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from gigpo.training.tiny_model import BASE_CORPUS, build_tiny_model
+    from gigpo.training.systems.tiny_model import BASE_CORPUS, build_tiny_model
 
     dims = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
             "num_key_value_heads": 1}

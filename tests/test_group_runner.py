@@ -238,7 +238,7 @@ class ScriptedFreeBackend:
         self.tokenizer, self.script = PlainTokenizer(), list(script)
 
     def generate(self, prompts, **_):
-        from gigpo.training.policy_backends import Generation
+        from gigpo.training.rollouts.policy_backends import Generation
 
         replies = self.script.pop(0)
         assert len(replies) == len(prompts)
@@ -246,7 +246,7 @@ class ScriptedFreeBackend:
 
 
 def test_rollout_charges_only_what_the_env_refuses_or_the_format_breaks():
-    from gigpo.training.rollout import collect_rollouts
+    from gigpo.training.rollouts.rollout import collect_rollouts
 
     good = "<think>look for it</think><action>{}</action>"
     step1 = [good.format("search[black]"),  # a real search the page does not list: valid, no penalty

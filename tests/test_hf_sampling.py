@@ -9,9 +9,9 @@ the argmax of log softmax(z / T) plus Gumbel noise).
 import pytest
 import torch
 
-from gigpo.training.models import load_model_and_tokenizer, wrap_lora
-from gigpo.training.policy_backends import HFBackend, encode_prompt
-from gigpo.training.sampling import GumbelSampler
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
+from gigpo.training.rollouts.policy_backends import HFBackend, encode_prompt
+from gigpo.training.rollouts.sampling import GumbelSampler
 
 KEYS = [11, 11, 11, 7, 7, 3]  # rows of a group share a key
 TEMPERATURE = 0.8

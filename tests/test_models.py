@@ -8,10 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gigpo.training.models import (load_model_and_tokenizer, load_trainable_state_dict, resolve_model, trainable_state_dict,
-                          wrap_lora)
-from gigpo.training.policy_backends import HFBackend, encode_candidate
-from gigpo.training.tiny_model import BASE_CORPUS, build_tiny_model
+from gigpo.training.systems.models import (load_model_and_tokenizer, load_trainable_state_dict, resolve_model,
+                                          trainable_state_dict, wrap_lora)
+from gigpo.training.rollouts.policy_backends import HFBackend, encode_candidate
+from gigpo.training.systems.tiny_model import BASE_CORPUS, build_tiny_model
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -57,7 +57,8 @@ def test_missing_models_are_clear_errors(tmp_path):
 
 
 def test_hub_id_offline_fails_fast_with_a_clear_message():
-    code = "from gigpo.training.models import load_model_and_tokenizer\nload_model_and_tokenizer('nobody/no-such-model-xyz')"
+    code = ("from gigpo.training.systems.models import load_model_and_tokenizer\n"
+            "load_model_and_tokenizer('nobody/no-such-model-xyz')")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     # the timeout guards against hanging on the network; it is not a timing test (a busy CI machine is slow)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gigpo.training.policy_loss import (entropy_from_logits, k3_kl, masked_mean, policy_loss, ppo_clip_terms,
+from gigpo.training.learning.policy_loss import (entropy_from_logits, k3_kl, masked_mean, policy_loss, ppo_clip_terms,
                                         token_log_probs)
 
 LN = math.log

@@ -1,7 +1,8 @@
 """Prompt building (the authors' template) and reply parsing (the required <think>/<action> format)."""
 import pytest
 
-from gigpo.training.prompts import CHOICE_INSTRUCTION, FORMAT_INSTRUCTION, MALFORMED, chat_text, format_prompt, parse_reply
+from gigpo.training.rollouts.prompts import (CHOICE_INSTRUCTION, FORMAT_INSTRUCTION, MALFORMED, chat_text,
+                                            format_prompt, parse_reply)
 
 ADMISSIBLE = ["go to desk 1", "open drawer 2", "look"]
 
@@ -71,5 +72,5 @@ def test_chat_text_opens_the_assistant_turn(tiny_tokenizer):
 def tiny_tokenizer():
     from transformers import AutoTokenizer
 
-    from gigpo.training.models import resolve_model
+    from gigpo.training.systems.models import resolve_model
     return AutoTokenizer.from_pretrained(resolve_model("tiny"))

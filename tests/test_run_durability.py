@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gigpo.training.checkpoint import list_checkpoints, read_state
+from gigpo.training.checkpoints.checkpoint import list_checkpoints, read_state
 from gigpo.training.config import TrainConfig
 from gigpo.training.lr_schedule import lr_factor, schedule_horizon
 from gigpo.training.trainer import RUN_MARKER, train

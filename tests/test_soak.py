@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gigpo.notebook.metrics_io import without_measurements
-from gigpo.training.checkpoint import PAUSE_ENV
+from gigpo.training.checkpoints.checkpoint import PAUSE_ENV
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import read_metrics
 

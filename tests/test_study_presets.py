@@ -1,8 +1,8 @@
 """The ``tiny-mini`` preset used by the estimator study (results/README.md): a smaller Qwen2 on the same tokenizer."""
 import pytest
 
-from gigpo.training.models import load_model_and_tokenizer, resolve_model
-from gigpo.training.tiny_model import TINY_MINI_CONFIG, tiny_model_path
+from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model
+from gigpo.training.systems.tiny_model import TINY_MINI_CONFIG, tiny_model_path
 
 
 def qwen2_parameter_count(vocab: int, hidden: int, inter: int, layers: int, heads: int, kv_heads: int) -> int:

@@ -9,9 +9,9 @@ import math
 import pytest
 import torch
 
-import gigpo.training.update as update
+import gigpo.training.learning.update as update
 from gigpo.training.config import TrainConfig
-from gigpo.training.rollout import StepBatch
+from gigpo.training.rollouts.rollout import StepBatch
 
 
 class OneLogit(torch.nn.Module):

@@ -19,7 +19,7 @@ from gigpo.lab.config import LabConfig
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.tracking import check_report_to, flat_params, open_tracking, scalar_metrics
 from gigpo.tracking.rows import lab_step_metrics
-from gigpo.training.checkpoint import list_checkpoints
+from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import read_metrics, train
 from tests.test_trainer import TINY

@@ -17,11 +17,11 @@ import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
 from gigpo.notebook.metrics_io import without_measurements
-from gigpo.training.checkpoint import list_checkpoints
+from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.training.models import load_model_and_tokenizer
-from gigpo.training.policy_backends import Choice, Generation, VLLMBackend, encode_candidate
-from gigpo.training.rollout import collect_rollouts
+from gigpo.training.systems.models import load_model_and_tokenizer
+from gigpo.training.rollouts.policy_backends import Choice, Generation, VLLMBackend, encode_candidate
+from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.trainer import read_metrics, train
 from gigpo.training.warm_start import expert_examples, saved_warm_start, supervised_finetune
 
@@ -136,8 +136,8 @@ def test_vllm_is_imported_only_inside_the_vllm_backend():
     found = {str(f.relative_to(root)): imports_of_vllm(ast.parse(f.read_text()), [])
              for f in sorted(root.rglob("*.py"))}
     found = {f: w for f, w in found.items() if w}
-    assert set(found) == {"training/vllm_backend.py"}
-    assert all(w[0] == "VLLMBackend" and len(w) == 2 for w in found["training/vllm_backend.py"])
+    assert set(found) == {"training/rollouts/vllm_backend.py"}
+    assert all(w[0] == "VLLMBackend" and len(w) == 2 for w in found["training/rollouts/vllm_backend.py"])
 
 
 # --- rollouts ------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The PPO update (gigpo/training/update.py) against a plain restatement: one unpadded forward pass per sequence, and
-PPO-clip, k3 and token-mean written out here, independently of continuation_log_probs and policy_loss.
+"""The PPO update (gigpo/training/learning/update.py) against a plain restatement: one unpadded forward pass per
+sequence, and PPO-clip, k3 and token-mean written out here, independently of continuation_log_probs and policy_loss.
 
 Covered: choice-mode log-probs and entropy with uneven candidate counts (and a finite entropy gradient, issue 17
 defect 1), the direction of one update, several epochs and minibatches (old log-probs are the rollout policy's; each
@@ -11,12 +11,12 @@ import copy
 import pytest
 import torch
 
-import gigpo.training.update as update_module
+import gigpo.training.learning.update as update_module
 from gigpo.training.config import TrainConfig
-from gigpo.training.models import load_model_and_tokenizer, wrap_lora
-from gigpo.training.policy_backends import encode_candidate
-from gigpo.training.rollout import StepBatch
-from gigpo.training.update import policy_update, unit_log_probs
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
+from gigpo.training.rollouts.policy_backends import encode_candidate
+from gigpo.training.rollouts.rollout import StepBatch
+from gigpo.training.learning.update import policy_update, unit_log_probs
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +274,7 @@ def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_ste
 
 @pytest.mark.parametrize("mode", ["choice", "free"])
 def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, mode):
-    from gigpo.training.distributed import Distributed
+    from gigpo.training.systems.distributed import Distributed
     from gigpo.training.rank_metrics import rollout_metrics
 
     _, tok = tiny
@@ -292,7 +292,7 @@ def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, 
 
 # --- micro-batches by length within the token budget -------------------------------------------------------------------
 def test_micro_batch_plan_by_hand():
-    from gigpo.training.micro_batches import plan_micro_batches
+    from gigpo.training.learning.micro_batches import plan_micro_batches
 
     # (prompt, block, key): free rows (key None) of totals 10, 12, 30, 31, 11; two repeats of a choice decision "d"
     shapes = {0: (8, 2, None), 1: (9, 3, None), 2: (20, 10, None), 3: (20, 11, None), 4: (9, 2, None)}

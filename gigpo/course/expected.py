@@ -14,7 +14,7 @@ from gigpo.estimators.gigpo import advantage_details
 from gigpo.estimators.grouping import factorize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.returns import discounted_returns as _library_returns
-from gigpo.training.policy_loss import masked_mean, ppo_clip_terms
+from gigpo.training.learning.policy_loss import masked_mean, ppo_clip_terms
 
 
 def discounted_returns(traj_ids, rewards, gamma: float) -> torch.Tensor:

@@ -8,7 +8,7 @@ from typing import Any
 
 from gigpo.tracking.rows import scalar_metrics
 from gigpo.tracking.tracker import Tracker
-from gigpo.training.durable_files import write_text_atomic
+from gigpo.training.checkpoints.durable_files import write_text_atomic
 
 TRACKING_FILE = "tracking.json"  # in the output folder: each backend's run id and last logged step, for a resume
 # what the trackers write into an output folder (training's --overwrite deletes them with the run)

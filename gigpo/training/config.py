@@ -238,13 +238,13 @@ class TrainConfig(JobConfig):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
                 raise ValueError(f"{name} must be None or > 0, got {v!r}")
-        from gigpo.training.group_filter import FILTER_GROUPS
+        from gigpo.training.rollouts.group_filter import FILTER_GROUPS
 
         choice("filter_groups", FILTER_GROUPS)
         if isinstance(self.max_gen_batches, bool) or not isinstance(self.max_gen_batches, int) \
                 or self.max_gen_batches < 1:
             raise ValueError(f"max_gen_batches must be an int >= 1, got {self.max_gen_batches!r}")
-        from gigpo.training.policy_loss import LOSS_AGG_MODES
+        from gigpo.training.learning.policy_loss import LOSS_AGG_MODES
 
         choice("loss_agg_mode", LOSS_AGG_MODES)
         positive("eval_temperature", allow_zero=True)
@@ -276,7 +276,7 @@ class TrainConfig(JobConfig):
         for name in ("activation_checkpointing", "fsdp"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        from gigpo.training.host_memory import check_mmap_threshold
+        from gigpo.training.systems.host_memory import check_mmap_threshold
         check_mmap_threshold(self.host_mmap_threshold)
         # one forward pass must hold a prompt and its reply (free mode) or a prompt and one candidate (choice mode)
         free = self.action_mode == "free"

@@ -11,8 +11,8 @@ from typing import Any
 import torch
 
 import envs
-from gigpo.training.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-from gigpo.training.prompts import chat_text, format_prompt
+from gigpo.training.rollouts.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
+from gigpo.training.rollouts.prompts import chat_text, format_prompt
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import torch
 from envs import GroupRunner
 from gigpo.estimators.gigpo import advantage_details
 from gigpo.training.config import TrainConfig
-from gigpo.training.distributed import Distributed, shard_groups
-from gigpo.training.rollout import StepBatch, collect_rollouts
+from gigpo.training.systems.distributed import Distributed, shard_groups
+from gigpo.training.rollouts.rollout import StepBatch, collect_rollouts
 from gigpo.training.seeds import SamplingStreams
 
 

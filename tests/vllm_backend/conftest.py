@@ -16,14 +16,14 @@ MAX_PROMPT_TOKENS, MAX_NEW_TOKENS = 1024, 16
 
 @pytest.fixture(scope="session")
 def tiny_path():
-    from gigpo.training.models import resolve_model
+    from gigpo.training.systems.models import resolve_model
 
     torch.set_num_threads(1)
     return resolve_model("tiny")
 
 
 def make_engine(path, tokenizer, work_dir, lora_rank=None):
-    from gigpo.training.vllm_backend import VLLMBackend
+    from gigpo.training.rollouts.vllm_backend import VLLMBackend
 
     return VLLMBackend(path, tokenizer, lora_rank=lora_rank, work_dir=work_dir, seed=0,
                        max_prompt_tokens=MAX_PROMPT_TOKENS, max_new_tokens=MAX_NEW_TOKENS, dtype="float32",
@@ -33,7 +33,7 @@ def make_engine(path, tokenizer, work_dir, lora_rank=None):
 @pytest.fixture(scope="session")
 def full_engine(tiny_path, tmp_path_factory):
     """An engine for full fine-tuning: every sync loads all weights."""
-    from gigpo.training.models import load_model_and_tokenizer
+    from gigpo.training.systems.models import load_model_and_tokenizer
 
     _, tok = load_model_and_tokenizer(tiny_path, device="cpu", dtype="float32")
     return make_engine(tiny_path, tok, tmp_path_factory.mktemp("full_sync"))
@@ -42,7 +42,7 @@ def full_engine(tiny_path, tmp_path_factory):
 @pytest.fixture(scope="session")
 def lora_engine(tiny_path, tmp_path_factory):
     """An engine with LoRA (rank 8): every sync registers the adapter anew."""
-    from gigpo.training.models import load_model_and_tokenizer
+    from gigpo.training.systems.models import load_model_and_tokenizer
 
     _, tok = load_model_and_tokenizer(tiny_path, device="cpu", dtype="float32")
     return make_engine(tiny_path, tok, tmp_path_factory.mktemp("lora_sync"), lora_rank=8)

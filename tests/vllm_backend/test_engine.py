@@ -13,9 +13,9 @@ pytest.importorskip("vllm")
 import torch  # noqa: E402
 
 from envs import GroupRunner  # noqa: E402
-from gigpo.training.models import load_model_and_tokenizer, wrap_lora  # noqa: E402
-from gigpo.training.rollout import collect_rollouts  # noqa: E402
-from gigpo.training.scoring import continuation_log_probs  # noqa: E402
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora  # noqa: E402
+from gigpo.training.rollouts.rollout import collect_rollouts  # noqa: E402
+from gigpo.training.learning.scoring import continuation_log_probs  # noqa: E402
 from gigpo.training.seeds import SamplingStreams  # noqa: E402
 from tests.vllm_backend.conftest import MAX_NEW_TOKENS  # noqa: E402
 

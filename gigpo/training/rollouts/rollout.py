@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Hashable
 
 from envs import GroupRunner
-from gigpo.training.prompts import chat_text, format_prompt, parse_reply
+from gigpo.training.rollouts.prompts import chat_text, format_prompt, parse_reply
 from gigpo.training.seeds import SamplingStreams
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gigpo.training.sampling import GumbelSampler, default_keys, sample_rows
-from gigpo.training.scoring import continuation_log_probs
+from gigpo.training.rollouts.sampling import GumbelSampler, default_keys, sample_rows
+from gigpo.training.learning.scoring import continuation_log_probs
 
 __all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
            "encode_prompt", "neutral_generation_config"]
@@ -159,7 +159,7 @@ class HFBackend:
 def __getattr__(name: str):
     """``VLLMBackend`` lives in ``vllm_backend.py`` (which imports this module) and is re-exported on first access."""
     if name == "VLLMBackend":
-        from gigpo.training.vllm_backend import VLLMBackend
+        from gigpo.training.rollouts.vllm_backend import VLLMBackend
 
         return VLLMBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gigpo.training.checkpoint import FILES, LEGACY_FILES, checkpoint_dir, is_legacy, write_manifest
-from gigpo.training.durable_files import fsync_dir, fsync_file
-from gigpo.training.state_files import save_state
+from gigpo.training.checkpoints.checkpoint import FILES, LEGACY_FILES, checkpoint_dir, is_legacy, write_manifest
+from gigpo.training.checkpoints.durable_files import fsync_dir, fsync_file
+from gigpo.training.checkpoints.state_files import save_state
 
 # what torch.save of np.random.get_state() names besides tensors and builtins
 ALLOWED_GLOBALS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct, type(np.dtype(np.uint32))]

@@ -23,10 +23,10 @@ import torch
 
 from envs import GroupRunner
 from gigpo.training.config import TrainConfig
-from gigpo.training.distributed import Distributed
-from gigpo.training.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
+from gigpo.training.systems.distributed import Distributed
+from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.rank_metrics import merge_episode_stats
-from gigpo.training.rollout import StepBatch
+from gigpo.training.rollouts.rollout import StepBatch
 from gigpo.training.seeds import SamplingStreams
 
 Play = Callable[[list[int], SamplingStreams], tuple[StepBatch, dict[str, float], GroupRunner]]

