@@ -37,7 +37,7 @@
 # **What to expect.** Two success curves that both rise from about 0.25; with one seed their order says little.
 # **Whether GiGPO beats GRPO on this recipe is not established.** A first study (3 paired seeds x 60 iterations)
 # had GiGPO reach 0.6 success 1.68x sooner (95% bootstrap interval [1.33, 2.33] over those 3 seeds, sign test
-# p = 0.25); the paired study that followed (new seeds 200 and up, 20 iterations, held-out tasks every 5 iterations)
+# p = 0.25); the paired study that followed (10 new seeds, 200-209, 20 iterations, held-out tasks every 5 iterations)
 # has no interval that excludes 0, and three seeds outside both studies went the other way (issue 29). The figures,
 # per seed and with their intervals, are in `results/README.md`. Neither estimator solves held-out tasks on this
 # recipe: the training success measures learning the 8 tasks of the pool. GiGPO's lead is established in the credit
@@ -118,7 +118,7 @@ runs = {e: [read_metrics(run_dirs[e, s])[:iterations] for s in seeds] for e in e
 # ## Success rate over training
 #
 # Mean over seeds, with the spread (±1 std with three or more seeds, min-max otherwise). With the defaults (one
-# seed) the curves show one paired run; the study command above gives three seeds and their spread.
+# seed) the curves show one paired run; the study command above gives ten paired seeds and their spread.
 
 # %%
 figures = {"success_rate": plots.curves_with_spread(
