@@ -30,25 +30,25 @@ import torch
 
 from envs import GroupRunner
 from gigpo.estimators import registry
-from gigpo.training.systems import sharding
-from gigpo.training.checkpoints.checkpoint import (checkpoint_states, latest_checkpoint, list_checkpoints,
-                                                  load_checkpoint, read_state, save_checkpoint, saved_lr_horizon)
-from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
-from gigpo.training.systems.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.notebook.metrics_io import read_metrics
-from gigpo.training.systems.host_memory import peak_resident_gib, set_mmap_threshold
 from gigpo.tracking import TRACKER_ENTRIES, TrackingSession, open_tracking
 from gigpo.tracking.curves import training_curves_png
+from gigpo.training.checkpoints.checkpoint import (checkpoint_states, latest_checkpoint, list_checkpoints,
+                                                  load_checkpoint, read_state, save_checkpoint, saved_lr_horizon)
 from gigpo.training.checkpoints.durable_files import write_text_atomic
-from gigpo.training.rollouts.dynamic_sampling import sample_update_batch
+from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
+from gigpo.training.learning.update import policy_update
 from gigpo.training.lr_schedule import lr_factor, schedule_horizon
-from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
-from gigpo.training.rollouts.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
     advantage_metrics, eval_task_seeds, evaluate, rollout_metrics)
+from gigpo.training.rollouts.dynamic_sampling import sample_update_batch
+from gigpo.training.rollouts.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rollouts.rollout import StepBatch, collect_rollouts
 from gigpo.training.seeds import seed_global_rngs, stream_seed, torch_generator
-from gigpo.training.learning.update import policy_update
+from gigpo.training.systems import sharding
+from gigpo.training.systems.distributed import Distributed, groups_per_rank, shard_groups
+from gigpo.training.systems.host_memory import peak_resident_gib, set_mmap_threshold
+from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
 from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
 
 METRICS_FILE = "metrics.jsonl"
