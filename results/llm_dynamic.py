@@ -10,6 +10,8 @@ rollouts in every variant of a seed, so each seed gives one paired difference pe
   the first generation batch: the pool an unfiltered run plays); unreached runs are censored at the run's length;
 - ``episodes to 0.6``: every rollout generated up to and including that iteration (the fair axis: a filter plays
   more rollouts per update); censored runs count all their episodes plus one unfiltered iteration;
+- ``success at the unfiltered budget``: trailing 3-iteration success at the last iteration whose episodes generated
+  fit in what an unfiltered run of the same length plays (20 x 64 = 1,280): the episodes axis without censoring;
 - ``pool mean``: mean training success over the run; ``held-out sampled``: mean held-out success (T = 0.4).
 
 Bootstrap 95% intervals over seeds (10k resamples, seed 29) and exact sign tests (``llm_paired_stats``).
@@ -37,7 +39,7 @@ from results.llm_report import WINDOW, iterations_to, load, trailing  # noqa: E4
 THRESHOLD = 0.6
 REFERENCE = "gigpo"
 VARIANTS = ("gigpo", "gigpo-advantage", "gigpo-outcome", "grpo", "grpo-outcome")
-PAIRED = ("iters to 0.6", "episodes to 0.6", "pool mean", "held-out sampled")
+PAIRED = ("iters to 0.6", "episodes to 0.6", "success at the unfiltered budget", "pool mean", "held-out sampled")
 
 
 def episodes_per_iteration(run: Path) -> int:
@@ -51,6 +53,9 @@ def run_measures(records: list[dict], one_batch: int) -> dict:
     success = [r["success_rate"] for r in records]
     episodes = np.cumsum([r.get("episodes_generated", one_batch) for r in records])
     hit = iterations_to(success, THRESHOLD)
+    # the fair axis without censoring: trailing success at the last iteration within the episodes an unfiltered run
+    # of the same length plays (its whole run; a filtered run spends them in fewer iterations)
+    within = [i for i, e in enumerate(episodes) if e <= len(records) * one_batch]
     held = [r["eval_sampled_success_rate"] for r in records if "eval_sampled_success_rate" in r]
 
     def mean(key):
@@ -65,6 +70,7 @@ def run_measures(records: list[dict], one_batch: int) -> dict:
     return {
         "iters to 0.6": len(records) if hit is None else hit, "censored": hit is None,
         "episodes to 0.6": int(episodes[-1] + one_batch) if hit is None else int(episodes[hit]),
+        "success at the unfiltered budget": trailing(success)[within[-1]] if within else None,
         "pool mean": float(np.mean(success)), "held-out sampled": float(np.mean(held)) if held else None,
         "episodes": int(episodes[-1]), "gen batches / it": mean("gen_batches") or 1.0,
         "capped its": mean("filter_capped") or 0.0, "groups with spread @ batch 0": mean("groups_with_spread"),

@@ -186,6 +186,9 @@ def test_llm_dynamic_counts_episodes_to_the_threshold_and_pools_the_kept_and_dro
     assert m["kept: A_E = 0"] == pytest.approx(0.25) and m["dropped: A_S != 0"] == pytest.approx(0.2)
     assert m["gen batches / it"] == pytest.approx(5 / 3) and m["capped its"] == pytest.approx(1 / 3)
     assert m["held-out sampled"] == 0.25 and m["length last3"] == 4
+    # an unfiltered run of 3 iterations plays 3 x 64 = 192 episodes; this one had played 256 by iteration 1, so its
+    # success at that budget is the trailing mean at iteration 0: 0.5
+    assert m["success at the unfiltered budget"] == 0.5
     # a run that never reaches 0.6, logged before the sampling metrics: one 64-episode batch per iteration,
     # censored at its length and its episodes plus one batch
     old = dynamic_measures([{"success_rate": 0.1, "mean_length": 9}] * 4, 64)
