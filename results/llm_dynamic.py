@@ -106,32 +106,43 @@ def paired(measures: dict[str, dict[int, dict]], variant: str) -> dict[str, dict
 
 
 def figure(runs: dict[str, dict[int, list[dict]]], root: Path):
-    """Training success (trailing 3) against iterations (mean ± 1 std over seeds) and against episodes generated
-    (one line per seed: under a filter the seeds' episode counts differ, so they are not averaged)."""
+    """Training success (trailing 3) against iterations and against episodes generated, mean ± 1 std over seeds; on
+    the episodes axis each run is interpolated onto a 64-episode grid up to the fewest episodes any of the variant's
+    seeds played, so every seed counts at every point."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     from gigpo.notebook import plots
-    from gigpo.notebook.plots.style import estimator_color
+    from gigpo.notebook.plots.style import estimator_color, rgba
 
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=[
-        "training success (trailing 3) vs iterations", "vs episodes generated (one line per seed)"])
+        "training success (trailing 3) vs iterations", "vs episodes generated (the cost)"])
     smooth = {v: [[{**r, "success_trailing": t} for r, t in zip(recs, trailing([r["success_rate"] for r in recs]))]
                   for recs in seeds.values()] for v, seeds in runs.items()}
     for trace in plots.curves_with_spread(smooth, "success_trailing").data:
+        trace.showlegend = trace.showlegend and not (trace.name or "").endswith(")")  # the bands: colour only
         fig.add_trace(trace, row=1, col=1)
     for i, (v, seeds) in enumerate(runs.items()):
-        for k, (seed, recs) in enumerate(sorted(seeds.items())):
+        curves = []
+        for seed, recs in sorted(seeds.items()):
             one = episodes_per_iteration(root / f"{v}-seed{seed}")
-            x = np.cumsum([r.get("episodes_generated", one) for r in recs]).tolist()
-            fig.add_trace(go.Scatter(x=x, y=trailing([r["success_rate"] for r in recs]), mode="lines",
-                                     line=dict(color=estimator_color(v, i), width=1), opacity=0.6, legendgroup=v,
-                                     showlegend=False, name=f"{v} seed {seed}"), row=1, col=2)
+            x = np.cumsum([r.get("episodes_generated", one) for r in recs])
+            curves.append((x, trailing([r["success_rate"] for r in recs])))
+        grid = np.arange(curves[0][0][0], min(c[0][-1] for c in curves) + 1, 64)
+        ys = np.array([np.interp(grid, x, y) for x, y in curves])
+        mean, sd = ys.mean(0), ys.std(0, ddof=1) if len(ys) > 1 else np.zeros(len(grid))
+        color = estimator_color(v, i)
+        fig.add_trace(go.Scatter(x=np.r_[grid, grid[::-1]], y=np.r_[mean + sd, (mean - sd)[::-1]], fill="toself",
+                                 fillcolor=rgba(color, 0.15), line=dict(width=0), hoverinfo="skip",
+                                 showlegend=False), row=1, col=2)
+        fig.add_trace(go.Scatter(x=grid, y=mean, mode="lines", line=dict(color=color, width=2), name=v,
+                                 showlegend=False), row=1, col=2)
     fig.add_hline(y=THRESHOLD, line=dict(color="#888888", width=0.8, dash="dot"))
     fig.update_xaxes(title_text="iteration", row=1, col=1)
     fig.update_xaxes(title_text="episodes generated", row=1, col=2)
     fig.update_yaxes(range=[-0.02, 1.02])
-    fig.update_layout(height=440, title=dict(text="Dynamic sampling on the CPU LLM recipe"))
+    fig.update_layout(height=480, title=dict(text="Dynamic sampling on the CPU LLM recipe (mean ± 1 std over seeds)"),
+                      legend=dict(orientation="h", y=-0.18))
     return fig
 
 
