@@ -86,3 +86,14 @@ def test_help_of_every_subcommand_prints(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args([command, "--help"])
     assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_every_lab_config_field_is_in_the_docs_table():
+    import dataclasses
+    from pathlib import Path
+
+    from gigpo.lab import LabConfig
+
+    doc = (Path(__file__).parents[1] / "docs" / "lab.md").read_text()
+    missing = [f.name for f in dataclasses.fields(LabConfig) if f"`{f.name}`" not in doc]
+    assert not missing, f"docs/lab.md's settings table lacks {missing}"
