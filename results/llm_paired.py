@@ -154,8 +154,9 @@ def per_seed_figure(runs: dict[str, dict[int, list[dict]]], seeds: list[int], le
                                  showlegend=False, line=dict(color="#888888", width=0.8, dash="dot")),
                       row=k // cols + 1, col=k % cols + 1)
     fig.update_yaxes(range=[-0.02, 1.02])
-    fig.update_layout(height=300 * nrows + 80, title=dict(text="GiGPO vs GRPO per seed: success on the training "
-                                                               "pool and on held-out tasks"))
+    names = " vs ".join(runs)
+    fig.update_layout(height=300 * nrows + 80, title=dict(text=f"{names} per seed: success on the training pool and "
+                                                               "on held-out tasks"))
     return fig
 
 
