@@ -11,6 +11,7 @@ the rows of groups that passed the filter ("kept") and of those that did not ("d
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,7 @@ def sample_lab_batch(filter_groups: str, max_gen_batches: int, num_groups: int, 
     """``play(b)``: generation batch ``b``; ``parts(batch)``: the estimator's (A, A_E, A_S) on it."""
     limit = 1 if filter_groups == "none" else max_gen_batches
     played, passed = [], []
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     for b in range(limit):
         batch = play(b)
         adv = parts(batch)
@@ -71,8 +72,7 @@ def sample_lab_batch(filter_groups: str, max_gen_batches: int, num_groups: int, 
                             num_groups=num_groups)
         played.append((batch, adv))
         passed.append(ok.tolist())
-        for k, v in kept_dropped_counts(ok, batch.group_ids, adv[1], adv[2]).items():
-            counts[k] = counts.get(k, 0) + v
+        counts.update(kept_dropped_counts(ok, batch.group_ids, adv[1], adv[2]))
         if sum(map(sum, passed)) >= num_groups:
             break
     chosen, unfiltered = update_groups(passed, num_groups)

@@ -16,6 +16,7 @@ processes the kept groups' rows travel between ranks for that (one ``all_gather_
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -23,11 +24,11 @@ import torch
 
 from envs import GroupRunner
 from gigpo.training.config import TrainConfig
-from gigpo.training.systems.distributed import Distributed
-from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.rank_metrics import merge_episode_stats
+from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.rollouts.rollout import StepBatch
 from gigpo.training.seeds import SamplingStreams
+from gigpo.training.systems.distributed import Distributed
 
 Play = Callable[[list[int], SamplingStreams], tuple[StepBatch, dict[str, float], GroupRunner]]
 Split = Callable[[StepBatch], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]  # (A, A_E, A_S) per row
@@ -106,7 +107,7 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
     played, passed = [], []
     seconds: dict[str, float] = {}
     tokens = 0
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     first_pass = {}
     for b in range(limit):
         seeds = task_seeds((b + 1) * G)[b * G:]
@@ -124,8 +125,7 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
             first_pass = {f"groups_with_{name}": int(judged[mode].sum())
                           for name, mode in (("spread", "outcome"), ("signal", "advantage"))}
         mine = judged.get(cfg.filter_groups, torch.ones(len(groups), dtype=torch.bool))
-        for k, v in kept_dropped_counts(mine, batch.group_ids, episode_adv, step_adv).items():
-            counts[k] = counts.get(k, 0) + v
+        counts.update(kept_dropped_counts(mine, batch.group_ids, episode_adv, step_adv))
         passed.append([ok for part in dist.all_gather_object(mine.tolist()) for ok in part])  # rank order = group order
         if sum(map(sum, passed)) >= G:
             break
@@ -143,16 +143,15 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
 
     first = merge_episode_stats(dist.all_gather_object((episode_stats(played[0][1]), len(groups) * N)))
     kept = merge_episode_stats(dist.all_gather_object((update.episode, len(groups) * N)))
-    [tokens] = dist.sum_floats([float(tokens)])
-    names = sorted(counts) + sorted(first_pass)
-    summed = dict(zip(names, dist.sum_floats([float(counts[k]) for k in sorted(counts)] +
-                                             [float(first_pass[k]) for k in sorted(first_pass)])))
+    local = {"rollout_tokens": tokens, **first_pass, **counts}  # one all-reduce; the same keys in the same order
+    summed = dict(zip(local, dist.sum_floats([float(v) for v in local.values()])))  # on every rank
     metrics = {
         # the episode figures of the iteration's first generation batch: what a run without filtering plays
         **first, **{f"update_{k}": v for k, v in kept.items()},
         "gen_batches": len(passed), "groups_generated": len(passed) * G, "episodes_generated": len(passed) * G * N,
         "groups_kept": sum(map(sum, passed)), "groups_unfiltered": unfiltered, "filter_capped": int(unfiltered > 0),
-        "rollout_tokens": int(tokens), **{k: int(summed[k]) for k in first_pass}, **kept_dropped_shares(summed),
+        "rollout_tokens": int(summed["rollout_tokens"]), **{k: int(summed[k]) for k in first_pass},
+        **kept_dropped_shares(summed),
     }
     return SampledBatch(update, seconds, metrics)
 
