@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def household_step(tokenizer, k: int, seed: int) -> tuple[str, list[int], list[str]]:
     """(prompt text, prompt ids, candidates) of a household step with exactly ``k`` candidates (see the module doc)."""
     import envs
-    from gigpo.training.rollouts.policy_backends import encode_prompt
-    from gigpo.training.rollouts.prompts import chat_text, format_prompt
+    from gigpo.policy.encoding import encode_prompt
+    from gigpo.policy.prompts import chat_text, format_prompt
 
     rng = random.Random(seed)
     best = None
@@ -83,8 +83,9 @@ def measure(model_name: str, k: int, call: str, budget: int | None, rows: int) -
     import torch
 
     from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
-    from gigpo.training.rollouts.policy_backends import HFBackend, encode_candidate
-    from gigpo.training.rollouts.rollout import StepBatch
+    from gigpo.policy.encoding import encode_candidate
+    from gigpo.policy.hf_backend import HFBackend
+    from gigpo.policy.step_batch import StepBatch
     from gigpo.training.learning.update import unit_log_probs
 
     torch.set_num_threads(1)

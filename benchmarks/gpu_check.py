@@ -74,7 +74,6 @@ def qwen_run(out: Path, device: str, smoke: bool, estimator: str) -> dict:
     """Part 1, one estimator on the 1.5B-shaped model (built once, on the first call)."""
     from gigpo.training.config import TrainConfig
     from gigpo.training.trainer import train
-
     started = time.perf_counter()
     model = build(out / "models" / "qwen2.5-1.5b-shaped", SMOKE_DIMS if smoke else QWEN25_1P5B,
                   None if smoke else QWEN25_VOCAB)
@@ -107,7 +106,6 @@ def notebook_run(out: Path, device: str, smoke: bool) -> dict:
         how = "notebook 03 through papermill"
     except ImportError as exc:  # the GPU machine may lack papermill: the same TrainConfig through train()
         from gigpo.training.trainer import train
-
         run_dir = out / "notebook03"
         train(demo_config(**params, output_dir=str(run_dir)), overwrite=True)
         how = f"train() with notebook 03's parameters (papermill unavailable: {exc})"

@@ -21,7 +21,7 @@ import time
 
 def first_turn_prompts(tokenizer, count: int) -> list[str]:
     import envs
-    from gigpo.training.rollouts.prompts import chat_text, format_prompt
+    from gigpo.policy.prompts import chat_text, format_prompt
 
     prompts = []
     for seed in range(count):
@@ -55,7 +55,8 @@ def main() -> None:
     import torch
 
     from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model
-    from gigpo.training.rollouts.policy_backends import HFBackend, VLLMBackend
+    from gigpo.policy.hf_backend import HFBackend
+    from gigpo.policy.vllm_backend import VLLMBackend
 
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model)

@@ -10,8 +10,9 @@ estimators, then GiGPO's extra cost: the difference of the advantage phase as a 
 head on one identical recorded batch (the first iteration's steps), which isolates the estimator's own cost.
 
 Update (``--update-only``, or after the phases): one recorded rollout batch of the tiny model, then
-``policy_update`` on copies of the same weights with ``batching="plain"`` (before: rows in shuffle order,
-``micro_batch_size`` at a time) and ``"length"`` (after), for two schedules (one epoch and one minibatch, the paper's;
+``policy_update`` on copies of the same weights with ``batching="plain"`` (the reference kept here,
+:class:`PlainPlan`: rows in shuffle order, ``micro_batch_size`` at a time, an old-log-prob pass over every row unless
+the update is a single step) and ``"length"`` (the library's), for two schedules (one epoch and one minibatch, the paper's;
 four minibatches), at the TrainConfig defaults otherwise (LoRA, KL 0.01, activation checkpointing, budget 2560).
 For each: forward passes, the padding share of their token positions, the token positions the first decoder layer's
 MLP ran per real token (padding, the reference and old-log-prob passes and activation recompute all raise it: a
@@ -30,7 +31,6 @@ import torch
 from gigpo.estimators import gigpo_advantages, grpo_advantages
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
-
 PHASES = ("rollout", "env", "advantage", "update", "iteration")
 
 
@@ -57,9 +57,9 @@ def record_batch(args):
     """One rollout batch of the tiny model (G x N episodes of ``args.env``), the model and its tokenizer."""
     from envs import GroupRunner
     from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
-    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.policy.hf_backend import HFBackend
     from gigpo.training.rollouts.rollout import collect_rollouts
-    from gigpo.training.seeds import SamplingStreams
+    from gigpo.training.systems.seeds import SamplingStreams
 
     cfg = TrainConfig(env=args.env, action_mode=args.mode)
     model, tok = load_model_and_tokenizer(cfg.model)
@@ -73,12 +73,35 @@ def record_batch(args):
     return batch, model, tok
 
 
+def plain_plan_class():
+    """The reference batching the length-sorted micro-batches replaced, as a ``MinibatchPlan`` subclass."""
+    from gigpo.training.learning.update import MinibatchPlan
+
+    class PlainPlan(MinibatchPlan):
+        def __init__(self, batch, settings, dist, shuffle):
+            super().__init__(batch, settings, dist, shuffle)
+            self.batch, self.mode = batch, settings.action_mode
+            single_step = len(self.epochs) == 1 and len(self.epochs[0]) == 1
+            self.first = set(range(len(batch))) if single_step else set()
+
+        def first_minibatch(self):
+            return self.first
+
+        def micro_batches(self, rows):
+            if self.mode == "choice" and torch.is_grad_enabled():  # repeated decisions side by side: scored once
+                rows = sorted(rows, key=lambda r: self.batch.prompt_ids[r])
+            return [rows[i:i + self.max_rows] for i in range(0, len(rows), self.max_rows)]
+
+    return PlainPlan
+
+
 def measured_update(model, tok, batch, cfg: TrainConfig, batching: str) -> dict[str, float]:
     """Run ``policy_update`` once on a copy of ``model``, counting passes, padding and layer-0 token positions."""
     import copy
 
-    import gigpo.training.learning.scoring as scoring
-    from gigpo.training.learning.update import policy_update
+    import gigpo.policy.scoring as scoring
+    import gigpo.training.learning.update as update
+    from gigpo.training.learning.update import UpdateSettings, policy_update
 
     model = copy.deepcopy(model)
     counts = {"passes": 0, "real": 0, "positions": 0, "layer0": 0}
@@ -100,13 +123,17 @@ def measured_update(model, tok, batch, cfg: TrainConfig, batching: str) -> dict[
     scoring.pack_pass = counting_pack
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     advantages = torch.linspace(-1.0, 1.0, len(batch))
+    real_plan = update.MinibatchPlan
+    if batching == "plain":
+        update.MinibatchPlan = plain_plan_class()
     try:
         t0 = time.perf_counter()
-        policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id,
-                      shuffle=torch.Generator().manual_seed(0), batching=batching)
+        policy_update(model, None, batch, advantages, UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id,
+                      shuffle=torch.Generator().manual_seed(0))
         seconds = time.perf_counter() - t0
     finally:
         scoring.pack_pass = real_pack
+        update.MinibatchPlan = real_plan
         hook.remove()
     if cfg.action_mode == "free":
         tokens = sum(len(p) + len(r) for p, r in zip(batch.prompt_ids, batch.response_ids))

@@ -4,7 +4,10 @@ The package, by folder:
 
 - ``gigpo.estimators``: the paper's math as pure tensor functions (GiGPO, GRPO, RLOO and successors) and the
   estimator registry;
-- ``gigpo.training``: the LLM trainer (config, rollouts, backends, PPO-clip loss, checkpoints, warm start);
+- ``gigpo.run_files``: what a run writes (``metrics.jsonl``, the run marker, durable writes);
+- ``gigpo.policy``: the policy as rollouts and the update see it (step batch, prompts, scoring, backends);
+- ``gigpo.training``: the LLM trainer (config, the loop, rollouts, PPO-clip update, checkpoints, warm start);
+- ``gigpo.tracking``: experiment trackers, views of ``metrics.jsonl``;
 - ``gigpo.lab``: the credit lab, a tabular policy trained with any estimator to see step credit at work;
 - ``gigpo.integrations``: other engines (verl);
 - ``gigpo.notebook``: what the notebooks use (plotly figures, widgets, the papermill runner, metrics I/O);
@@ -45,7 +48,7 @@ __all__ = ["AdvantageDetails", "advantage_details", "gigpo_advantages", "grpo_ad
            "TrainConfig", "train", "read_metrics", "LabConfig", "run_lab"]
 
 _LAZY = {"TrainConfig": "gigpo.training.config", "train": "gigpo.training.trainer",
-         "read_metrics": "gigpo.notebook.metrics_io", "LabConfig": "gigpo.lab.config", "run_lab": "gigpo.lab.loop"}
+         "read_metrics": "gigpo.run_files.metrics", "LabConfig": "gigpo.lab.config", "run_lab": "gigpo.lab.loop"}
 
 
 def __getattr__(name: str):

@@ -69,14 +69,14 @@ def run_notebook(ns: argparse.Namespace) -> int:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.training.demo import add_demo_arguments as add_arguments
+    from gigpo.notebook.demo import add_demo_arguments as add_arguments
 
     add_arguments(parser)
 
 
 def run_demo(ns: argparse.Namespace) -> int:
     """CPU demo: anchor groups of one task, a tiny-model GiGPO run, learning curves."""
-    from gigpo.training.demo import run_demo as demo
+    from gigpo.notebook.demo import run_demo as demo
 
     return demo(ns)
 

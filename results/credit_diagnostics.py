@@ -39,7 +39,7 @@ def credit_quality() -> dict:
 
 
 def state_dependence(model_dir: str) -> dict:
-    from gigpo.training.expert_path import expert_path_choices
+    from gigpo.lab.expert_path import expert_path_choices
     from gigpo.training.systems.models import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer(model_dir)

@@ -40,9 +40,9 @@ ESTIMATORS = ("gigpo", "grpo", "rloo")
 
 def rollouts(model, tok, round_: int):
     """Pool x N rollouts of the model (the study's settings) and, per row, whether its action was the expert's."""
-    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.policy.hf_backend import HFBackend
     from gigpo.training.rollouts.rollout import collect_rollouts
-    from gigpo.training.seeds import SamplingStreams
+    from gigpo.training.systems.seeds import SamplingStreams
 
     cfg = demo_config()
     runner = envs.GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
@@ -95,7 +95,7 @@ def credit(model, tok, rounds: int) -> dict:
 
 
 def state_dependence(model, tok) -> dict:
-    from gigpo.training.expert_path import expert_path_choices
+    from gigpo.lab.expert_path import expert_path_choices
 
     cfg = demo_config()
     states = expert_path_choices(model, tok, cfg.env, cfg.env_options, range(cfg.task_pool),

@@ -39,8 +39,8 @@ def random_policy_run(config_path: Path) -> list[dict]:
 
     import envs
     from gigpo.training.config import TrainConfig
-    from gigpo.training.trainer import eval_task_seeds, train_task_seeds
-
+    from gigpo.training.rank_metrics import eval_task_seeds
+    from gigpo.training.trainer import train_task_seeds
     cfg = TrainConfig.from_dict(json.loads(config_path.read_text()))
     rng = random.Random(cfg.seed)
 

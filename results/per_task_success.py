@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     from envs import GroupRunner
     from gigpo.training.demo import DEMO_RECIPE
     from gigpo.training.systems.models import load_model_and_tokenizer
-    from gigpo.training.rollouts.policy_backends import HFBackend
+    from gigpo.policy.hf_backend import HFBackend
     from gigpo.training.rollouts.rollout import collect_rollouts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

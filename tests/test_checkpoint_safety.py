@@ -18,7 +18,8 @@ from gigpo.training.checkpoints.checkpoint import (FILES, MANIFEST, latest_check
 from gigpo.training.checkpoints.checkpoint_convert import convert_checkpoints
 from gigpo.training.config import TrainConfig
 from gigpo.training.checkpoints.state_files import load_state
-from gigpo.training.trainer import read_metrics, train
+from gigpo.run_files.metrics import read_metrics
+from gigpo.training.trainer import train
 from tests.test_checkpoint import optimizer_tensors, small_model, trained_optimizer
 from tests.test_resume import final_bytes, training_rows
 from tests.test_trainer import TINY

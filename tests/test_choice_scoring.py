@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
 from gigpo.training.config import TrainConfig
-from gigpo.training.learning.scoring import continuation_log_probs, pack_pass, plan_passes
+from gigpo.policy.scoring import continuation_log_probs, pack_pass, plan_passes
 
 PAD = 0
 T = 0.7

@@ -14,10 +14,10 @@ from safetensors.torch import load_file
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.systems.distributed import Distributed, global_row_index, groups_per_rank, shard_groups
 from gigpo.training.systems.models import load_model_and_tokenizer
-from gigpo.training.rollouts.policy_backends import HFBackend
+from gigpo.policy.hf_backend import HFBackend
 from gigpo.training.rollouts.rollout import collect_rollouts
-from gigpo.training.rollouts.sampling import GumbelSampler, sample_rows
-from gigpo.training.seeds import SamplingStreams, stream_seed
+from gigpo.policy.sampling import GumbelSampler, sample_rows
+from gigpo.training.systems.seeds import SamplingStreams, stream_seed
 from gigpo.training.checkpoints.state_files import load_state
 from tests.test_trainer import TINY  # registers the "corridor" env  # noqa: F401
 

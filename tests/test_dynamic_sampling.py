@@ -18,9 +18,9 @@ from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.config import TrainConfig
-from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
-from gigpo.training.trainer import read_metrics, train, train_task_seeds
-
+from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
+from gigpo.run_files.metrics import read_metrics
+from gigpo.training.trainer import train, train_task_seeds
 sys.path.insert(0, str(Path(__file__).parent))
 from test_trainer import TINY  # noqa: E402  (registers the corridor env)
 

@@ -44,9 +44,8 @@ def test_options_an_estimator_does_not_take_raise_and_applicable_options_filters
 
 
 def test_a_registered_estimator_is_accepted_by_the_config_and_the_trainer(restore_registry):
-    from gigpo.training.rollouts.rollout import StepBatch
+    from gigpo.policy.step_batch import StepBatch
     from gigpo.training.trainer import compute_advantages
-
     def last_step_bonus(group_ids, traj_ids, rewards, anchors, *, bonus: float = 1.0):
         """Reward-to-go of nothing: the raw reward plus a bonus (a test estimator)."""
         return torch.as_tensor(rewards, dtype=torch.float32) + bonus

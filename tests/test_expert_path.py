@@ -1,13 +1,13 @@
-"""The policy's choice distribution along an expert's path (``gigpo.training.expert_path``), against a plain forward
+"""The policy's choice distribution along an expert's path (``gigpo.lab.expert_path``), against a plain forward
 pass over each ``prompt + candidate`` and a replay of the expert's moves."""
 import pytest
 import torch
 
 import envs
-from gigpo.training.expert_path import expert_path_choices
+from gigpo.lab.expert_path import expert_path_choices
 from gigpo.training.systems.models import load_model_and_tokenizer
-from gigpo.training.rollouts.policy_backends import encode_candidate, encode_prompt
-from gigpo.training.rollouts.prompts import chat_text, format_prompt
+from gigpo.policy.encoding import encode_candidate, encode_prompt
+from gigpo.policy.prompts import chat_text, format_prompt
 
 OPTIONS = {"num_boxes": 1, "max_steps": 10, "max_solution_moves": 3}
 

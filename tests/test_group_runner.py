@@ -238,7 +238,7 @@ class ScriptedFreeBackend:
         self.tokenizer, self.script = PlainTokenizer(), list(script)
 
     def generate(self, prompts, **_):
-        from gigpo.training.rollouts.policy_backends import Generation
+        from gigpo.policy.replies import Generation
 
         replies = self.script.pop(0)
         assert len(replies) == len(prompts)

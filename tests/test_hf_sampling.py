@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
-from gigpo.training.rollouts.policy_backends import HFBackend, encode_prompt
-from gigpo.training.rollouts.sampling import GumbelSampler
+from gigpo.policy.encoding import encode_prompt
+from gigpo.policy.hf_backend import HFBackend
+from gigpo.policy.sampling import GumbelSampler
 
 KEYS = [11, 11, 11, 7, 7, 3]  # rows of a group share a key
 TEMPERATURE = 0.8

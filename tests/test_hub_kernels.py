@@ -26,7 +26,6 @@ kernels.kernelize = lambda *a, **k: calls.append(1) or real(*a, **k)  # before t
 
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
-
 train(TrainConfig(env="sokoban", model="tiny", action_mode="free", finetune="full", num_groups=1, group_size=2,
                   max_steps=2, max_new_tokens=4, iterations=1, eval_every=0, checkpoint_every=0, progress=False,
                   output_dir=sys.argv[1]), overwrite=True)

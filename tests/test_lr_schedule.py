@@ -51,7 +51,6 @@ def test_config_rejects_bad_guard_settings(changes, match):
 
 def test_trainer_logs_the_scheduled_lr(tmp_path):
     from gigpo.training.trainer import train
-
     cfg = TrainConfig(env="sokoban", model="tiny-mini", finetune="full", kl_coef=0.0, num_groups=1, group_size=2,
                       max_steps=2, iterations=3, lr=1e-3, lr_schedule="linear", warmup_iterations=1, eval_every=0,
                       checkpoint_every=0, progress=False, output_dir=str(tmp_path / "run"))

@@ -9,7 +9,8 @@ import pytest
 import gigpo.training.trainer as trainer_module
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.config import TrainConfig
-from gigpo.training.trainer import read_metrics, train
+from gigpo.run_files.metrics import read_metrics
+from gigpo.training.trainer import train
 from tests.test_trainer import TINY  # registers the "corridor" env
 
 FINAL_FILE = {"lora": "adapter_model.safetensors", "full": "model.safetensors"}

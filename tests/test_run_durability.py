@@ -9,7 +9,8 @@ import pytest
 from gigpo.training.checkpoints.checkpoint import list_checkpoints, read_state
 from gigpo.training.config import TrainConfig
 from gigpo.training.lr_schedule import lr_factor, schedule_horizon
-from gigpo.training.trainer import RUN_MARKER, train
+from gigpo.run_files.run_folder import RUN_MARKER
+from gigpo.training.trainer import train
 from tests.test_resume import final_bytes, training_rows
 from tests.test_trainer import TINY
 

@@ -20,8 +20,7 @@ import pytest
 from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.checkpoints.checkpoint import PAUSE_ENV
 from gigpo.training.config import TrainConfig
-from gigpo.training.trainer import read_metrics
-
+from gigpo.run_files.metrics import read_metrics
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = dict(env="sokoban", model="tiny-mini", finetune="full", num_groups=1, group_size=2, max_steps=2,
                 lr=1e-3, iterations=30, checkpoint_every=1, keep_checkpoints=2, eval_every=0, progress=False)

@@ -48,7 +48,6 @@ def test_pool_draws_go_through_the_whole_pool():
 
     from gigpo.training.config import TrainConfig
     from gigpo.training.trainer import train_task_seeds
-
     cfg = TrainConfig(task_pool=8, num_groups=8)
     for it in range(5):  # G == pool: every task exactly once per iteration
         assert sorted(train_task_seeds(cfg, it)) == list(range(8))

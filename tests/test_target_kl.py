@@ -11,7 +11,7 @@ import torch
 
 import gigpo.training.learning.update as update
 from gigpo.training.config import TrainConfig
-from gigpo.training.rollouts.rollout import StepBatch
+from gigpo.policy.step_batch import StepBatch
 
 
 class OneLogit(torch.nn.Module):
@@ -55,7 +55,7 @@ def run(monkeypatch, target_kl):
     model = OneLogit()
     cfg = TrainConfig(minibatch_size=1, micro_batch_size=1, kl_coef=0.0, clip_ratio=10.0, max_grad_norm=100.0,
                       target_kl=target_kl)
-    stats = update.policy_update(model, None, batch_of(3), torch.ones(3), cfg,
+    stats = update.policy_update(model, None, batch_of(3), torch.ones(3), update.UpdateSettings.of(cfg),
                                  torch.optim.SGD(model.parameters(), lr=1.0), pad_id=0)
     return model.theta.item(), stats
 

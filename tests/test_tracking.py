@@ -21,7 +21,8 @@ from gigpo.tracking import check_report_to, flat_params, open_tracking, scalar_m
 from gigpo.tracking.rows import lab_step_metrics
 from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.training.trainer import read_metrics, train
+from gigpo.run_files.metrics import read_metrics
+from gigpo.training.trainer import train
 from tests.test_trainer import TINY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,9 +20,12 @@ from gigpo.notebook.metrics_io import without_measurements
 from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
 from gigpo.training.systems.models import load_model_and_tokenizer
-from gigpo.training.rollouts.policy_backends import Choice, Generation, VLLMBackend, encode_candidate
+from gigpo.policy.encoding import encode_candidate
+from gigpo.policy.replies import Choice, Generation
+from gigpo.policy.vllm_backend import VLLMBackend
 from gigpo.training.rollouts.rollout import collect_rollouts
-from gigpo.training.trainer import read_metrics, train
+from gigpo.run_files.metrics import read_metrics
+from gigpo.training.trainer import train
 from gigpo.training.warm_start import expert_examples, saved_warm_start, supervised_finetune
 
 

@@ -14,9 +14,9 @@ import torch
 import gigpo.training.learning.update as update_module
 from gigpo.training.config import TrainConfig
 from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
-from gigpo.training.rollouts.policy_backends import encode_candidate
-from gigpo.training.rollouts.rollout import StepBatch
-from gigpo.training.learning.update import policy_update, unit_log_probs
+from gigpo.policy.encoding import encode_candidate
+from gigpo.policy.step_batch import StepBatch
+from gigpo.training.learning.update import UpdateSettings, policy_update, unit_log_probs
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_one_update_moves_the_log_prob_with_the_advantage(mode, sign):
             return float(plain_choice(model, batch.prompt_ids[0], batch.candidate_ids[0])[batch.chosen[0]])
 
     before = chosen_logp()
-    policy_update(model, None, batch, torch.tensor([sign]), cfg, opt, pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, torch.tensor([sign]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     assert (chosen_logp() - before) * sign > 1e-3
 
 
@@ -141,7 +141,7 @@ def test_kl_is_measured_against_the_base_model_with_the_adapter_disabled():
     expected = float((d.exp() - d - 1).mean())  # k3 on samples of the policy, token-mean over the batch
     cfg = TrainConfig(action_mode="free", kl_coef=1.0)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
-    stats = policy_update(model, None, batch, torch.zeros(3), cfg, opt, pad_id=tok.pad_token_id)
+    stats = policy_update(model, None, batch, torch.zeros(3), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     assert expected > 1e-4 and stats["kl"] == pytest.approx(expected, rel=1e-3)
 
 
@@ -200,7 +200,7 @@ def test_epochs_and_minibatches_step_on_the_token_mean_gradient_against_the_roll
         return real_loss(logp, old_logp, adv, mask, **kw)
 
     monkeypatch.setattr(update_module, "policy_loss", recording_loss)
-    stats = policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id)
+    stats = policy_update(model, None, batch, advantages, UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
 
     # 2 epochs x minibatches of 2 + 1 rows, every row once per epoch
     assert [len(s["rows"]) for s in opt.steps] == [2, 1, 2, 1]
@@ -223,7 +223,7 @@ def test_micro_batch_size_leaves_weights_and_metrics_unchanged():
                           entropy_coef=0.01, lr=1e-2)
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
         torch.manual_seed(0)
-        stats = policy_update(model, None, batch, torch.tensor([1.0, -0.5, 0.25]), cfg, opt, pad_id=tok.pad_token_id)
+        stats = policy_update(model, None, batch, torch.tensor([1.0, -0.5, 0.25]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
         results.append(([p.detach().clone() for p in model.parameters() if p.requires_grad], stats))
     (w1, s1), *others = results
     assert any(not torch.equal(a, b) for a, b in zip(w1, [p for p in base.parameters() if p.requires_grad]))
@@ -245,7 +245,7 @@ def test_entropy_bonus_raises_the_entropy_of_uneven_choices():
     before = entropies()
     cfg = TrainConfig(action_mode="choice", kl_coef=0.0, entropy_coef=1.0)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-    stats = policy_update(model, None, batch, torch.zeros(2), cfg, opt, pad_id=tok.pad_token_id)
+    stats = policy_update(model, None, batch, torch.zeros(2), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     after = entropies()
     # zero advantages: the bonus is the only force, and a small step up its gradient raises the mean entropy. Not
     # each row's: a row already near uniform (ln 2 here) can lose a little through the weights the rows share, as
@@ -264,10 +264,10 @@ def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_ste
     start = [p.detach().clone() for p in trainable]
     opt = torch.optim.AdamW(trainable, lr=1e-2)
     with pytest.raises(FloatingPointError, match="non-finite loss"):
-        policy_update(model, None, batch, torch.tensor([1.0, float("nan")]), cfg, opt, pad_id=tok.pad_token_id)
+        policy_update(model, None, batch, torch.tensor([1.0, float("nan")]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     hook = trainable[0].register_hook(lambda g: g * float("nan"))  # a finite loss whose gradient is not
     with pytest.raises(FloatingPointError, match="non-finite gradient"):
-        policy_update(model, None, batch, torch.tensor([1.0, -1.0]), cfg, opt, pad_id=tok.pad_token_id)
+        policy_update(model, None, batch, torch.tensor([1.0, -1.0]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     hook.remove()
     assert all(torch.equal(p, s) for p, s in zip(trainable, start))  # no step was taken
 
@@ -336,7 +336,7 @@ class GradRecorder(torch.optim.SGD):
 
 @pytest.mark.parametrize("mode", ["free", "choice"])
 @pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean"])
-def test_length_batching_leaves_loss_gradients_and_metrics_unchanged(mode, agg):
+def test_micro_batching_leaves_loss_gradients_and_metrics_unchanged(mode, agg):
     base, tok = fresh_tiny(lora=True)
     with torch.no_grad():  # a trained-looking adapter, so the KL and the ratios are not trivially 0 and 1
         torch.manual_seed(1)
@@ -357,13 +357,14 @@ def test_length_batching_leaves_loss_gradients_and_metrics_unchanged(mode, agg):
                       entropy_coef=0.01, loss_agg_mode=agg, scoring_token_budget=budget, max_prompt_tokens=100,
                       max_new_tokens=20, clip_ratio_high=0.28, max_grad_norm=1e9)
     runs = {}
-    for batching in ("plain", "length"):
+    whole = cfg.replace(micro_batch_size=n, scoring_token_budget=100_000)  # every minibatch in one pass
+    for batching, settings in (("whole", whole), ("length", cfg)):
         model = copy.deepcopy(base)
         opt = GradRecorder([p for p in model.parameters() if p.requires_grad], lr=0.05)  # moves, stays smooth
-        stats = policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id,
-                              shuffle=torch.Generator().manual_seed(3), batching=batching)
+        stats = policy_update(model, None, batch, advantages, UpdateSettings.of(settings), opt, pad_id=tok.pad_token_id,
+                              shuffle=torch.Generator().manual_seed(3))
         runs[batching] = (opt.grads, stats, [p.detach().clone() for p in model.parameters() if p.requires_grad])
-    (g1, s1, w1), (g2, s2, w2) = runs["plain"], runs["length"]
+    (g1, s1, w1), (g2, s2, w2) = runs["whole"], runs["length"]
     assert len(g1) == len(g2) == 4  # 2 epochs x 2 minibatches
     for a, b in zip(g1, g2):
         assert all(close(x, y) for x, y in zip(a, b))
@@ -374,7 +375,7 @@ def test_length_batching_leaves_loss_gradients_and_metrics_unchanged(mode, agg):
 
 def test_no_forward_pass_the_loss_does_not_need(monkeypatch):
     """kl_coef = 0: no reference pass; the old log-probs of the first minibatch's rows come from its gradient pass,
-    so the no-grad pass scores only the other minibatch's rows (all rows under the plain batching)."""
+    so the no-grad pass scores only the other minibatch's rows."""
     model, tok = fresh_tiny(lora=True)
     batch = varied_free_batch(tok)
     scored = {"no_grad": [], "grad": []}
@@ -386,18 +387,16 @@ def test_no_forward_pass_the_loss_does_not_need(monkeypatch):
 
     monkeypatch.setattr(update_module, "unit_log_probs", counting)
     cfg = TrainConfig(action_mode="free", ppo_epochs=1, minibatch_size=4, kl_coef=0.0)
-    for batching, no_grad_rows in (("length", 4), ("plain", 8)):
-        scored = {"no_grad": [], "grad": []}
-        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
-        policy_update(model, None, batch, torch.ones(8), cfg, opt, pad_id=tok.pad_token_id,
-                      shuffle=torch.Generator().manual_seed(0), batching=batching)
-        assert sum(len(r) for r in scored["no_grad"]) == no_grad_rows
-        assert sorted(r for rows in scored["grad"] for r in rows) == list(range(8))
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.0)
+    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id,
+                  shuffle=torch.Generator().manual_seed(0))
+    assert sum(len(r) for r in scored["no_grad"]) == 4
+    assert sorted(r for rows in scored["grad"] for r in rows) == list(range(8))
     scored = {"no_grad": [], "grad": []}
-    policy_update(model, None, batch, torch.ones(8), cfg.replace(minibatch_size=None), opt, pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg.replace(minibatch_size=None)), opt, pad_id=tok.pad_token_id)
     assert scored["no_grad"] == []  # one epoch, one minibatch, no KL: the gradient pass is the only one
     scored = {"no_grad": [], "grad": []}
-    policy_update(model, None, batch, torch.ones(8), cfg.replace(minibatch_size=None, kl_coef=0.01), opt,
+    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg.replace(minibatch_size=None, kl_coef=0.01)), opt,
                   pad_id=tok.pad_token_id)
     assert sum(len(r) for r in scored["no_grad"]) == 8  # the reference pass, once per row
 
@@ -414,12 +413,12 @@ def test_seq_mean_token_mean_update_steps_on_the_gradient_of_a_plain_restatement
                for r, (p, c) in enumerate(zip(batch.prompt_ids, batch.response_ids))) / 3
     expected = torch.autograd.grad(loss, params)
     opt = GradRecorder(params, lr=0.0)
-    policy_update(model, None, batch, advantages, cfg, opt, pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, advantages, UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     assert all(close(g, e) for g, e in zip(opt.grads[0], expected))
 
 
 def test_an_unknown_batching_is_a_clear_error(tiny):
     model, tok = tiny
     with pytest.raises(ValueError, match="batching must be one of"):
-        policy_update(model, None, free_batch(tok), torch.zeros(3), TrainConfig(action_mode="free"),
+        policy_update(model, None, free_batch(tok), torch.zeros(3), UpdateSettings.of(TrainConfig(action_mode="free")),
                       torch.optim.SGD(model.parameters(), lr=0.0), pad_id=tok.pad_token_id, batching="packed")

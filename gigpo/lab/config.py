@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gigpo.estimators.group_filter import FILTER_GROUPS
 from gigpo.job_config import JobConfig
 
 NORMS = ("std", "none")
@@ -124,8 +125,6 @@ class LabConfig(JobConfig):
             raise ValueError(f"env must be an environment name, got {self.env!r}")
         if self.env_options is not None and not isinstance(self.env_options, dict):
             raise ValueError(f"env_options must be a dict or None, got {type(self.env_options).__name__}")
-        from gigpo.training.rollouts.group_filter import FILTER_GROUPS
-
         if self.filter_groups not in FILTER_GROUPS:
             raise ValueError(f"filter_groups must be one of {FILTER_GROUPS}, got {self.filter_groups!r}")
         if not self.estimators or len(set(self.estimators)) != len(self.estimators):

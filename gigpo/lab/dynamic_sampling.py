@@ -1,5 +1,5 @@
 """The lab's update batch under dynamic sampling (``LabConfig.filter_groups``), the trainer's rule on the tabular
-policy (``gigpo.training.rollouts.group_filter``): play generation batches of G groups until G pass the filter or
+policy (``gigpo.estimators.group_filter``): play generation batches of G groups until G pass the filter or
 ``max_gen_batches`` were played, train on the first G that passed (at the cap, filled from the last batch).
 
 Generation batch ``b`` draws its tasks from ``(seed, TASKS, iteration, b)`` and its uniforms from
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from gigpo.lab.rollout import LabBatch
-from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
+from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 
 Parts = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # (A, A_E, A_S) per row
 

@@ -1,59 +1,21 @@
-"""Read training metrics back (``metrics.jsonl``, one JSON object per iteration) and summarize runs across seeds.
+"""Training metrics for the notebooks: the ``metrics.jsonl`` reader (:mod:`gigpo.run_files.metrics`) and summaries
+of runs across seeds, written as CSV and markdown tables.
 
-Plain lists of dicts, no DataFrame: the notebooks plot them with :mod:`gigpo.notebook.plots` and write tables as CSV and
-markdown. The file may be read while the trainer is still appending to it, so a half-written last line is skipped.
+Plain lists of dicts, no DataFrame: the notebooks plot them with :mod:`gigpo.notebook.plots`.
 """
 from __future__ import annotations
 
 import csv
-import json
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.jsonl"  # the trainer's file name (gigpo.training.trainer.METRICS_FILE)
+from gigpo.run_files.metrics import METRICS_FILE, metrics_path, read_metrics, without_measurements
 
-
-def metrics_path(path: str | Path) -> Path:
-    """``path`` itself if it is a file, else ``path / metrics.jsonl`` (a run's output directory)."""
-    path = Path(path)
-    return path / METRICS_FILE if path.is_dir() or path.suffix != ".jsonl" else path
-
-
-def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` file or of a run directory holding one; ``[]`` if it does not exist yet.
-
-    A last line that does not parse is taken as still being written and skipped; a bad line anywhere else raises
-    ``ValueError`` naming the line.
-    """
-    file = metrics_path(path)
-    if not file.exists():
-        return []
-    lines = file.read_text().splitlines()
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):
-                break
-            raise ValueError(f"{file}: line {number} is not JSON: {exc}") from exc
-        if not isinstance(record, dict):
-            raise ValueError(f"{file}: line {number} is not a JSON object")
-        records.append(record)
-    return records
-
-
-def without_measurements(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows without what measures the machine rather than the run (wall-clock ``time_*`` and the memory peaks
-    ``*_peak_mem_gib``): what two runs of the same settings must agree on exactly (a resumed run and an
-    uninterrupted one, or two runs with the same seed)."""
-    return [{k: v for k, v in r.items() if not (k.startswith("time_") or k.endswith("_peak_mem_gib"))}
-            for r in records]
+__all__ = ["METRICS_FILE", "metrics_path", "read_metrics", "without_measurements", "numeric_keys", "series",
+           "final_value", "summarize_runs", "to_markdown", "write_csv"]
 
 
 def _number(value: Any) -> float | None:

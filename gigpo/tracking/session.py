@@ -6,13 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gigpo.run_files.durable_files import write_text_atomic
+from gigpo.run_files.run_folder import TRACKER_ENTRIES, TRACKING_FILE
 from gigpo.tracking.rows import scalar_metrics
 from gigpo.tracking.tracker import Tracker
-from gigpo.training.checkpoints.durable_files import write_text_atomic
 
-TRACKING_FILE = "tracking.json"  # in the output folder: each backend's run id and last logged step, for a resume
-# what the trackers write into an output folder (training's --overwrite deletes them with the run)
-TRACKER_ENTRIES = (TRACKING_FILE, "tensorboard", "mlflow.db", "mlartifacts", "wandb", "learning_curves.png")
+__all__ = ["TRACKER_ENTRIES", "TRACKING_FILE", "TrackingSession"]  # the names a run's trackers write into its folder
 
 
 class TrackingSession:

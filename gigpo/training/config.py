@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gigpo.estimators.group_filter import FILTER_GROUPS
+from gigpo.estimators.registry import applicable_options, get_estimator
 from gigpo.job_config import JobConfig
+from gigpo.tracking.factory import check_report_to
+from gigpo.training.learning.policy_loss import LOSS_AGG_MODES
+from gigpo.training.lr_schedule import LR_SCHEDULES
+from gigpo.training.systems.host_memory import check_mmap_threshold
 
 BACKENDS = ("hf", "vllm")
 ACTION_MODES = ("free", "choice")
@@ -209,55 +215,62 @@ class TrainConfig(JobConfig):
         self.validate()
 
     def validate(self) -> "TrainConfig":
-        """Raise ``ValueError`` naming the problem on an unknown or contradictory setting."""
-        def choice(name, allowed):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        """Raise ``ValueError`` naming the problem on an unknown or contradictory setting; each section of fields
+        is checked by its own method, with the option names this module imports from the code that uses them."""
+        self._check_choices()
+        self._check_sizes()
+        self._check_advantages()
+        self._check_update()
+        self._check_memory()
+        self._check_run()
+        self._check_combinations()
+        return self
 
-        def positive(*names, allow_zero=False):
-            for n in names:
-                v = getattr(self, n)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (v == 0 and not allow_zero):
-                    raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")
-
-        from gigpo.estimators.registry import get_estimator
-
+    def _check_choices(self) -> None:
         get_estimator(self.estimator)  # raises ValueError naming the registered ones
-        for name, allowed in (("backend", BACKENDS), ("action_mode", ACTION_MODES),
-                              ("finetune", FINETUNE), ("device", DEVICES), ("dtype", DTYPES), ("norm", NORMS),
-                              ("episode_stats", EPISODE_STATS)):
-            choice(name, allowed)
-        positive("max_steps", "num_groups", "group_size", "max_prompt_tokens", "max_new_tokens", "lora_rank",
-                 "lora_alpha", "lr", "ppo_epochs", "micro_batch_size", "scoring_token_budget", "iterations",
-                 "eval_tasks", "warm_start_episodes", "warm_start_lr", "warm_start_batch", "keep_checkpoints")
-        positive("history_length", "invalid_penalty", "weight_decay", "max_grad_norm", "kl_coef", "entropy_coef",
-                 "warm_start_steps", "eval_every", "checkpoint_every", "lora_dropout", "step_weight",
-                 "eval_seed_offset", allow_zero=True)
-        positive("temperature", "clip_ratio")
-        for name in ("clip_ratio_low", "clip_ratio_high"):
-            v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
-                raise ValueError(f"{name} must be None or > 0, got {v!r}")
-        from gigpo.training.rollouts.group_filter import FILTER_GROUPS
+        for name, allowed in (("backend", BACKENDS), ("action_mode", ACTION_MODES), ("finetune", FINETUNE),
+                              ("device", DEVICES), ("dtype", DTYPES), ("norm", NORMS),
+                              ("episode_stats", EPISODE_STATS), ("filter_groups", FILTER_GROUPS),
+                              ("loss_agg_mode", LOSS_AGG_MODES), ("lr_schedule", LR_SCHEDULES)):
+            _choice(self, name, allowed)
 
-        choice("filter_groups", FILTER_GROUPS)
+    def _check_sizes(self) -> None:
+        _positive(self, "max_steps", "num_groups", "group_size", "max_prompt_tokens", "max_new_tokens", "lora_rank",
+                  "lora_alpha", "lr", "ppo_epochs", "micro_batch_size", "scoring_token_budget", "iterations",
+                  "eval_tasks", "warm_start_episodes", "warm_start_lr", "warm_start_batch", "keep_checkpoints")
+        _positive(self, "history_length", "invalid_penalty", "weight_decay", "max_grad_norm", "kl_coef",
+                  "entropy_coef", "warm_start_steps", "eval_every", "checkpoint_every", "lora_dropout",
+                  "step_weight", "eval_seed_offset", "eval_temperature", allow_zero=True)
+        _positive(self, "temperature", "clip_ratio")
         if isinstance(self.max_gen_batches, bool) or not isinstance(self.max_gen_batches, int) \
                 or self.max_gen_batches < 1:
             raise ValueError(f"max_gen_batches must be an int >= 1, got {self.max_gen_batches!r}")
-        from gigpo.training.learning.policy_loss import LOSS_AGG_MODES
+        if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:
+            raise ValueError(f"task_pool must be None or in [1, eval_seed_offset], got {self.task_pool!r}")
+        if not isinstance(self.env_options, dict):
+            raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
 
-        choice("loss_agg_mode", LOSS_AGG_MODES)
-        positive("eval_temperature", allow_zero=True)
+    def _check_advantages(self) -> None:
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if self.similarity is not None and not 0.0 < self.similarity <= 1.0:
             raise ValueError(f"similarity must be None or in (0, 1], got {self.similarity!r}")
-        kl_stop = self.target_kl
-        if kl_stop is not None and (isinstance(kl_stop, bool) or not isinstance(kl_stop, (int, float)) or kl_stop <= 0):
-            raise ValueError(f"target_kl must be None or > 0, got {self.target_kl!r}")
-        from gigpo.training.lr_schedule import LR_SCHEDULES
+        if not isinstance(self.estimator_options, dict):
+            raise ValueError(f"estimator_options must be a dict, got {type(self.estimator_options).__name__}")
+        accepted = get_estimator(self.estimator).options
+        if self.similarity is not None and "similarity" not in accepted:
+            raise ValueError(f"similarity does not apply to estimator {self.estimator!r} (its options: {accepted})")
+        unknown = sorted(set(self.estimator_options) - set(accepted))
+        if unknown:
+            raise ValueError(f"estimator_options {unknown} are not options of {self.estimator!r}; it takes {accepted}")
 
-        choice("lr_schedule", LR_SCHEDULES)
+    def _check_update(self) -> None:
+        for name in ("clip_ratio_low", "clip_ratio_high", "target_kl"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+                raise ValueError(f"{name} must be None or > 0, got {v!r}")
+        if self.minibatch_size is not None and self.minibatch_size < 1:
+            raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
         if isinstance(self.warmup_iterations, bool) or not isinstance(self.warmup_iterations, int) \
                 or not 0 <= self.warmup_iterations < self.iterations:
             raise ValueError(f"warmup_iterations must be an int in [0, iterations={self.iterations}), "
@@ -267,16 +280,15 @@ class TrainConfig(JobConfig):
         if self.lr_horizon and self.lr_schedule != "constant" and self.lr_horizon < self.iterations:
             raise ValueError(f"lr_horizon={self.lr_horizon} is shorter than iterations={self.iterations}: a "
                              f"{self.lr_schedule} schedule ends at its horizon; set lr_horizon >= iterations or 0")
-        if self.minibatch_size is not None and self.minibatch_size < 1:
-            raise ValueError(f"minibatch_size must be >= 1 or None, got {self.minibatch_size!r}")
-        if self.task_pool is not None and not 1 <= self.task_pool <= self.eval_seed_offset:
-            raise ValueError(f"task_pool must be None or in [1, eval_seed_offset], got {self.task_pool!r}")
+        if not self.lora_target_modules and self.finetune == "lora":
+            raise ValueError("lora_target_modules must name at least one module when finetune='lora'")
+
+    def _check_memory(self) -> None:
         if not isinstance(self.scoring_token_budget, int):
             raise ValueError(f"scoring_token_budget must be an int, got {self.scoring_token_budget!r}")
         for name in ("activation_checkpointing", "fsdp"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        from gigpo.training.systems.host_memory import check_mmap_threshold
         check_mmap_threshold(self.host_mmap_threshold)
         # one forward pass must hold a prompt and its reply (free mode) or a prompt and one candidate (choice mode)
         free = self.action_mode == "free"
@@ -286,18 +298,15 @@ class TrainConfig(JobConfig):
                              f"{'max_new_tokens' if free else '1'} = {needed} (a prompt and "
                              f"{'its reply' if free else 'a candidate'} per forward pass), "
                              f"got {self.scoring_token_budget!r}")
-        if not isinstance(self.env_options, dict):
-            raise ValueError(f"env_options must be a dict, got {type(self.env_options).__name__}")
-        if not self.lora_target_modules and self.finetune == "lora":
-            raise ValueError("lora_target_modules must name at least one module when finetune='lora'")
-        from gigpo.tracking.factory import check_report_to  # no backend imported: names and installed extras only
 
-        check_report_to(self.report_to)
+    def _check_run(self) -> None:
+        check_report_to(self.report_to)  # names and installed extras only: no tracker backend is imported
         if self.run_name is not None and not (isinstance(self.run_name, str) and self.run_name):
             raise ValueError(f"run_name must be a non-empty string or None, got {self.run_name!r}")
         if not (isinstance(self.project, str) and self.project):
             raise ValueError(f"project must be a non-empty string, got {self.project!r}")
-        # contradictions
+
+    def _check_combinations(self) -> None:
         if self.backend == "vllm" and self.action_mode == "choice":
             raise ValueError("action_mode 'choice' scores candidates with the hf backend; use action_mode='free' "
                              "with backend='vllm'")
@@ -307,15 +316,6 @@ class TrainConfig(JobConfig):
                              "a frozen base, for which data parallel (fsdp=False) is the right choice")
         if self.device == "cpu" and self.dtype == "float16":
             raise ValueError("dtype float16 is not supported for training on CPU; use float32 (or bfloat16)")
-        if not isinstance(self.estimator_options, dict):
-            raise ValueError(f"estimator_options must be a dict, got {type(self.estimator_options).__name__}")
-        accepted = get_estimator(self.estimator).options
-        if self.similarity is not None and "similarity" not in accepted:
-            raise ValueError(f"similarity does not apply to estimator {self.estimator!r} (its options: {accepted})")
-        unknown = sorted(set(self.estimator_options) - set(accepted))
-        if unknown:
-            raise ValueError(f"estimator_options {unknown} are not options of {self.estimator!r}; it takes {accepted}")
-        return self
 
     def clip_range(self) -> tuple[float, float]:
         """``(low, high)``: the ratio is clipped to ``[1 - low, 1 + high]``; each defaults to ``clip_ratio``."""
@@ -324,12 +324,9 @@ class TrainConfig(JobConfig):
 
     def estimator_kwargs(self) -> dict[str, Any]:
         """The options passed to the estimator: the shared fields it accepts, then ``estimator_options``."""
-        from gigpo.estimators.registry import applicable_options
-
         shared = dict(gamma=self.gamma, step_weight=self.step_weight, norm=self.norm, similarity=self.similarity,
                       episode_stats=self.episode_stats)
         return {**applicable_options(self.estimator, shared), **self.estimator_options}
-
 
     @classmethod
     def paper(cls, env: str = "household", **overrides: Any) -> "TrainConfig":
@@ -360,3 +357,15 @@ class TrainConfig(JobConfig):
                       output_dir=f"runs/dynamic-{env}")
         values.update(overrides)
         return cls.paper(env, **values)
+
+
+def _choice(cfg: TrainConfig, name: str, allowed: tuple[str, ...]) -> None:
+    if getattr(cfg, name) not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {getattr(cfg, name)!r}")
+
+
+def _positive(cfg: TrainConfig, *names: str, allow_zero: bool = False) -> None:
+    for n in names:
+        v = getattr(cfg, n)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (v == 0 and not allow_zero):
+            raise ValueError(f"{n} must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")

@@ -13,10 +13,11 @@ import torch
 
 from envs import GroupRunner
 from gigpo.estimators.gigpo import advantage_details
+from gigpo.policy.step_batch import StepBatch
 from gigpo.training.config import TrainConfig
+from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.systems.distributed import Distributed, shard_groups
-from gigpo.training.rollouts.rollout import StepBatch, collect_rollouts
-from gigpo.training.seeds import SamplingStreams
+from gigpo.training.systems.seeds import SamplingStreams
 
 
 @dataclass

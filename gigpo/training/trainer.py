@@ -1,60 +1,53 @@
-"""The training loop: rollouts -> advantages -> PPO-clip update, with metrics.jsonl, evaluation and exact resume.
+"""The training loop: rollouts -> advantages -> PPO-clip update, with metrics, evaluation and exact resume.
 
-Read top to bottom like a CleanRL script::
+``train`` reads top to bottom like CleanRL's ``ppo.py``: set up, then per iteration
 
-    for iteration in range(start, cfg.iterations):
-        batch   = collect_rollouts(...)                  # G tasks x N rollouts, multi-turn, one batch per turn
-        adv     = compute_advantages(cfg, batch)         # the registered estimator: the only estimator-specific line
-        stats   = policy_update(model, batch, adv, ...)  # token-level PPO-clip + k3 KL, token-mean (update.py)
-        log, evaluate, checkpoint
+    batch, seconds = collect_rollouts(...)                # G tasks x N rollouts, one batched model call per turn
+    if cfg.filter_groups != "none": refill_update_batch(...)  # dynamic sampling: more groups until G carry signal
+    advantages = compute_advantages(cfg, batch)           # the registered estimator: the only estimator-specific line
+    stats = policy_update(model, reference, batch, advantages, ...)  # PPO-clip + k3 KL (learning/update.py)
+    evaluate, writer.log(row), writer.checkpoint(...)
 
 Usage: ``train(TrainConfig(env="sokoban", estimator="gigpo"))`` or ``python -m gigpo train --env sokoban``; under
 ``torchrun`` or ``accelerate launch`` the same loop runs data-parallel, each rank on its share of the task groups
-(``distributed.py``; with ``fsdp`` the model is sharded over the ranks, ``sharding.py``; docs/scale.md). Every
-random draw is keyed by (seed, iteration, task group, purpose) (``seeds.py``), so resuming, evaluating or the
-number of processes never changes what is sampled.
+(``systems/distributed.py``; with ``fsdp`` the model is sharded over the ranks, ``systems/sharding.py``;
+docs/scale.md). Only rank 0 writes files, through :class:`~gigpo.training.run_writer.RunWriter`. Every random draw
+is keyed by (seed, iteration, task group, purpose) (``systems/seeds.py``), so resuming, evaluating or the number of
+processes never changes what is sampled.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import dataclasses
-import json
-import os
+import functools
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import trange
 
 from envs import GroupRunner
 from gigpo.estimators import registry
-from gigpo.notebook.metrics_io import read_metrics
-from gigpo.tracking import TRACKER_ENTRIES, TrackingSession, open_tracking
-from gigpo.tracking.curves import training_curves_png
-from gigpo.training.checkpoints.checkpoint import (checkpoint_states, latest_checkpoint, list_checkpoints,
-                                                  load_checkpoint, read_state, save_checkpoint, saved_lr_horizon)
-from gigpo.training.checkpoints.durable_files import write_text_atomic
-from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
-from gigpo.training.learning.update import policy_update
-from gigpo.training.lr_schedule import lr_factor, schedule_horizon
-from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval_task_seeds: re-exported)
-    advantage_metrics, eval_task_seeds, evaluate, rollout_metrics)
-from gigpo.training.rollouts.dynamic_sampling import sample_update_batch
-from gigpo.training.rollouts.policy_backends import HFBackend, VLLMBackend
-from gigpo.training.rollouts.rollout import StepBatch, collect_rollouts
-from gigpo.training.seeds import seed_global_rngs, stream_seed, torch_generator
+from gigpo.policy.hf_backend import HFBackend
+from gigpo.policy.step_batch import StepBatch
+from gigpo.policy.vllm_backend import VLLMBackend
+from gigpo.training.checkpoints.checkpoint import load_checkpoint
+from gigpo.training.config import TrainConfig
+from gigpo.training.dynamic_sampling import refill_update_batch
+from gigpo.training.learning.update import UpdateSettings, policy_update
+from gigpo.training.lr_schedule import lr_factor
+from gigpo.training.rank_metrics import evaluate, rollout_metrics
+from gigpo.training.rollouts.rollout import collect_rollouts
+from gigpo.training.run_writer import RunWriter
 from gigpo.training.systems import sharding
 from gigpo.training.systems.distributed import Distributed, groups_per_rank, shard_groups
 from gigpo.training.systems.host_memory import peak_resident_gib, set_mmap_threshold
-from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model, trainable_state_dict, wrap_lora
+from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model, wrap_lora
+from gigpo.training.systems.seeds import SamplingStreams, seed_global_rngs, stream_seed, torch_generator
 from gigpo.training.warm_start import expert_examples, save_warm_start, saved_warm_start, supervised_finetune
-
-METRICS_FILE = "metrics.jsonl"
-RUN_MARKER = ".gigpo_run"  # written into every output_dir a run uses: --overwrite deletes only where it finds one
-RUN_ENTRIES = (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", "config.json",  # what --overwrite deletes
-               *TRACKER_ENTRIES)
 
 
 # --- tasks (every other random draw is keyed too: seeds.py) ---------------------------------------------------------
@@ -136,7 +129,7 @@ def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: 
                        kv_cache_gib=CPU_KV_CACHE_GIB if on_cpu else None)
 
 
-# --- metrics helpers -------------------------------------------------------------------------------------------------
+# --- per-iteration helpers -----------------------------------------------------------------------------------------
 def advantage_split(cfg: TrainConfig, batch: StepBatch):
     """``(A, A_E, A_S)`` of the run's estimator per row (A_S None for an episode-level estimator), for the group
     filters and their kept/dropped figures (``dynamic_sampling.py``)."""
@@ -148,38 +141,6 @@ def compute_advantages(cfg: TrainConfig, batch: StepBatch) -> torch.Tensor:
     """The only estimator-specific line of the trainer: the registered estimator named by ``cfg.estimator``."""
     return registry.compute_advantages(cfg.estimator, batch.group_ids, batch.traj_ids, batch.rewards, batch.anchors,
                                        **cfg.estimator_kwargs())
-
-
-def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bool) -> Path | None:
-    """Check the output dir against resume/overwrite and mark it as a run; returns the checkpoint to resume from
-    (the newest intact one), if any."""
-    has_run = (out_dir / METRICS_FILE).exists() or bool(list_checkpoints(out_dir))
-    if has_run and not (resume or overwrite):
-        raise ValueError(f"output_dir {str(out_dir)!r} already holds a run; pass resume=True (--resume) to continue "
-                         "it, overwrite=True (--overwrite) to start over, or choose another output_dir")
-    ckpt = None
-    if overwrite and not resume:
-        present = [name for name in RUN_ENTRIES if (out_dir / name).exists()]
-        if present and not (out_dir / RUN_MARKER).exists():  # e.g. a Hugging Face model folder (its config.json)
-            raise ValueError(f"overwrite: {str(out_dir)!r} has no {RUN_MARKER} marker, so it does not hold a gigpo "
-                             f"run (or holds one of a version before the marker); refusing to delete "
-                             f"{', '.join(present)} there. Delete them yourself or choose another output_dir")
-        import shutil
-        for name in present:
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-    elif resume:
-        ckpt = latest_checkpoint(out_dir)
-    if ckpt is not None:
-        saved = read_state(ckpt)["config"]
-        now = json.loads(cfg.to_json())  # the serialised form the checkpoint holds: a tuple option is a list there
-        differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
-        if differ:
-            raise ValueError("resume: settings differ from the checkpointed run: "
-                             + ", ".join(f"{k} (run: {saved.get(k)!r}, now: {now[k]!r})" for k in differ))
-        schedule_horizon(cfg.lr_schedule, cfg.iterations, cfg.lr_horizon, saved_lr_horizon(ckpt))  # raises past it
-    write_text_atomic(out_dir / RUN_MARKER, "a gigpo training run: --overwrite may delete its files here\n")
-    return ckpt
 
 
 def sync_policy(backend, model, version: int, synced: int | None) -> int:
@@ -196,88 +157,121 @@ def sync_policy(backend, model, version: int, synced: int | None) -> int:
     return version
 
 
+def shard_policy(model, reference, dist: Distributed):
+    """Under FSDP each rank keeps its shard of the weights every rank loaded (``sharding.py``); else unchanged."""
+    if not dist.fsdp:
+        return model, reference
+    model = sharding.shard_model(model, dist.device, dist.world_size)
+    if reference is not None:
+        reference = sharding.shard_model(reference, dist.device, dist.world_size)
+    return model, reference
+
+
+def mixed_precision(cfg: TrainConfig, device: str):
+    """The update's autocast context: ``cfg.dtype`` on a GPU under full fine-tuning (fp32 master weights)."""
+    if device.startswith("cuda") and cfg.dtype != "float32" and cfg.finetune == "full":
+        return lambda: torch.autocast("cuda", dtype=getattr(torch, cfg.dtype))
+    return contextlib.nullcontext
+
+
+def rollout_options(cfg: TrainConfig) -> dict:
+    """``collect_rollouts``'s settings of a training rollout."""
+    return dict(mode=cfg.action_mode, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                history_length=cfg.history_length, invalid_penalty=cfg.invalid_penalty)
+
+
+def make_runner(cfg: TrainConfig) -> GroupRunner:
+    return GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
+
+
+def play_groups(cfg: TrainConfig, backend, model, task_seeds: list[int], streams: SamplingStreams):
+    """One more generation batch of dynamic sampling: ``(batch, seconds, runner)``."""
+    runner = make_runner(cfg)
+    with sharding.gathered(model):
+        batch, seconds = collect_rollouts(backend, runner, task_seeds, **rollout_options(cfg), streams=streams)
+    return batch, seconds, runner
+
+
+def unfiltered_sampling(cfg: TrainConfig) -> dict[str, int]:
+    """The sampling figures of an iteration without a filter: one generation batch, every group kept."""
+    G, N = cfg.num_groups, cfg.group_size
+    return {"gen_batches": 1, "groups_generated": G, "episodes_generated": G * N, "groups_kept": G,
+            "groups_unfiltered": 0, "filter_capped": 0}
+
+
+def memory_peaks(dist: Distributed) -> dict[str, float]:
+    """The largest rank's peak host memory (and GPU memory) of this iteration, rollouts and update."""
+    peaks = {"host_peak_mem_gib": max(dist.all_gather_object(peak_resident_gib()))}
+    if dist.device.startswith("cuda"):
+        peaks["gpu_peak_mem_gib"] = max(dist.all_gather_object(torch.cuda.max_memory_allocated(dist.device) / 2**30))
+    return peaks
+
+
+def set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 # --- the loop --------------------------------------------------------------------------------------------------------
 def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> list[dict]:
     """Run (or continue) training; returns every iteration's metrics row (also in ``metrics.jsonl``)."""
     cfg.validate()
-    out_dir = Path(cfg.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     set_mmap_threshold(cfg.host_mmap_threshold)  # before the model's first allocations
     dist = Distributed.start(resolve_device(cfg), fsdp=cfg.fsdp)  # one process, or a rank of a launch
     if dist.fsdp and not cfg.fsdp:  # asked for by the accelerate config: checked and recorded like the flag
         cfg = dataclasses.replace(cfg, fsdp=True)
+    writer = RunWriter.open(cfg, dist, resume=resume, overwrite=overwrite)
     groups = shard_groups(cfg.num_groups, dist.world_size, dist.rank)  # this rank's task groups (global indices)
-    shares = groups_per_rank(cfg.num_groups, dist.world_size)
-    ckpt = dist.on_main(lambda: _prepare_output(cfg, out_dir, resume, overwrite))
-    device = dist.device
-
-    if cfg.warm_start_steps and not dist.is_main:
-        dist.barrier()  # rank 0 warm-starts and saves first; the other ranks then load its weights
-    model, tokenizer, reference, base_source = build_policy(cfg, out_dir, device)
-    if cfg.warm_start_steps and dist.is_main:
-        dist.barrier()
-    if dist.fsdp:  # every rank loaded the same weights; each keeps its shard (sharding.py: the lock-step phases)
-        model = sharding.shard_model(model, device, dist.world_size)
-        if reference is not None:
-            reference = sharding.shard_model(reference, device, dist.world_size)
-    stored = dist.all_gather_object(sharding.stored_parameters(model))  # a metric: was the model sharded?
+    with dist.main_first():  # rank 0 warm-starts and saves first; the other ranks then load its weights
+        model, tokenizer, reference, base_source = build_policy(cfg, writer.out_dir, dist.device)
+    model, reference = shard_policy(model, reference, dist)
+    layout = {"world_size": dist.world_size, "groups_per_rank": groups_per_rank(cfg.num_groups, dist.world_size),
+              "params_per_rank": dist.all_gather_object(sharding.stored_parameters(model))}
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
-    backend = make_backend(cfg, model, tokenizer, base_source, out_dir)
-    mixed = device.startswith("cuda") and cfg.dtype != "float32" and cfg.finetune == "full"
-    autocast = (lambda: torch.autocast("cuda", dtype=getattr(torch, cfg.dtype))) if mixed else contextlib.nullcontext
+    backend = make_backend(cfg, model, tokenizer, base_source, writer.out_dir)
+    autocast = mixed_precision(cfg, dist.device)
+    update_settings = UpdateSettings.of(cfg)
+    start = load_checkpoint(writer.resume_from, model, optimizer) if writer.resume_from is not None else 0
+    horizon = writer.lr_horizon()
+    history = writer.start(start)
 
-    start = load_checkpoint(ckpt, model, optimizer) if ckpt is not None else 0
-    # the lr schedule's horizon, fixed at the run's start: extending a run keeps the rates it already trained with
-    horizon = schedule_horizon(cfg.lr_schedule, cfg.iterations, cfg.lr_horizon,
-                               saved_lr_horizon(ckpt) if ckpt is not None else None)
-    history = [m for m in read_metrics(out_dir) if m["iteration"] < start]  # drop rows of unfinished iterations
-    dist.barrier()  # every rank has read the metrics before rank 0 rewrites them
-    if dist.is_main:  # atomic: a kill mid-write must not lose the rows of checkpointed iterations
-        write_text_atomic(out_dir / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in history))
-        write_text_atomic(out_dir / "config.json", cfg.to_json())
-    # the trackers are views of rank 0's metrics.jsonl; a resumed run continues their runs from its first iteration
-    tracking = open_tracking(cfg.report_to, out_dir, project=cfg.project, run_name=cfg.run_name, config=cfg.to_dict(),
-                             resume=resume, start=start) if dist.is_main else TrackingSession([], None)
-
-    from tqdm.auto import trange
-
-    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", disable=not (cfg.progress and dist.is_main),
-                 initial=start, total=cfg.iterations)
+    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", initial=start, total=cfg.iterations,
+                 disable=not (cfg.progress and dist.is_main))
     synced = None  # the policy version the backend holds (None: not synced by this process yet)
     for iteration in bar:
         t_start = time.perf_counter()
-        if device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats(device)
+        if dist.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats(dist.device)
         seed_global_rngs(stream_seed(cfg.seed, "global", iteration, dist.rank))  # only for code without a generator
+
         # 1. rollouts with the current weights (asserted: a stale policy rolling out is the classic silent bug)
         synced = sync_policy(backend, model, iteration, synced)
-        def play(task_seeds, streams):
-            runner = GroupRunner(cfg.env, cfg.group_size, env_options=cfg.env_options, max_steps=cfg.max_steps)
-            with sharding.gathered(model):  # FSDP: whole weights while ranks play their own numbers of steps
-                batch, seconds = collect_rollouts(
-                    backend, runner, task_seeds, mode=cfg.action_mode, temperature=cfg.temperature,
-                    max_new_tokens=cfg.max_new_tokens, history_length=cfg.history_length,
-                    invalid_penalty=cfg.invalid_penalty, streams=streams)
-            return batch, seconds, runner
+        task_seeds = train_task_seeds(cfg, iteration)[groups.start:groups.stop]
+        runner = make_runner(cfg)
+        with sharding.gathered(model):  # FSDP: whole weights while ranks play their own numbers of steps
+            batch, seconds = collect_rollouts(backend, runner, task_seeds, **rollout_options(cfg),
+                                              streams=SamplingStreams(cfg.seed, "rollout", iteration, groups.start))
+        sampling = unfiltered_sampling(cfg)
+        if cfg.filter_groups != "none":  # dynamic sampling: more generation batches until G groups carry a signal
+            refill = refill_update_batch(cfg, iteration, dist, groups, (batch, seconds, runner),
+                                         play=functools.partial(play_groups, cfg, backend, model),
+                                         task_seeds=functools.partial(train_task_seeds, cfg, iteration),
+                                         split_of=functools.partial(advantage_split, cfg))
+            batch, seconds, sampling = refill.batch, refill.seconds, refill.metrics
 
-        # one generation batch, or more under filter_groups until num_groups groups pass (dynamic_sampling.py)
-        sampled = sample_update_batch(cfg, iteration, dist, groups, play,
-                                      lambda count: train_task_seeds(cfg, iteration, count),
-                                      lambda b: advantage_split(cfg, b))
-        batch, seconds = sampled.batch, sampled.seconds
         # 2. advantages (timed alone, so GiGPO's extra cost over GRPO is measured fairly)
         t0 = time.perf_counter()
         advantages = compute_advantages(cfg, batch)
         seconds["advantage"] = time.perf_counter() - t0
         batch_stats = rollout_metrics(cfg, batch, advantages, dist, groups)  # over all ranks' rows
+
         # 3. update, at this iteration's learning rate (a pure function of the iteration and the run's fixed horizon)
         lr = cfg.lr * lr_factor(iteration, horizon, cfg.lr_schedule, cfg.warmup_iterations)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         t0 = time.perf_counter()
         try:
-            update_stats = policy_update(model, reference, batch, advantages, cfg, optimizer,
+            update_stats = policy_update(model, reference, batch, advantages, update_settings, optimizer,
                                          pad_id=tokenizer.pad_token_id, autocast=autocast, dist=dist,
                                          shuffle=torch_generator(stream_seed(cfg.seed, "minibatch", iteration)))
         except FloatingPointError as exc:  # raised before the bad optimizer step: the weights in memory are finite
@@ -287,45 +281,27 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         if update_stats["rollout_logprob_gap"] > 0.5:
             warnings.warn(f"iteration {iteration}: rollout log-probs differ from the trained model's by "
                           f"{update_stats['rollout_logprob_gap']:.2f} nats per token; are the rollout weights stale?")
-        # sampled.metrics after batch_stats: episode figures of the first generation batch, tokens of all of them
-        row = {"iteration": iteration, **batch_stats, **sampled.metrics, **update_stats, "lr": lr,
-               "world_size": dist.world_size,
-               "groups_per_rank": shares, "params_per_rank": stored}
-        row["host_peak_mem_gib"] = max(dist.all_gather_object(peak_resident_gib()))
-        if device.startswith("cuda"):  # the largest rank's peak of this iteration (rollouts and update)
-            row["gpu_peak_mem_gib"] = max(dist.all_gather_object(torch.cuda.max_memory_allocated(device) / 2**30))
-        # 4. evaluation on held-out tasks
+        # sampling after batch_stats: under a filter, the episode figures of the first generation batch
+        row = {"iteration": iteration, **batch_stats, **sampling, **update_stats, "lr": lr, **layout,
+               **memory_peaks(dist)}
+
+        # 4. evaluation on held-out tasks, with the updated weights
         if cfg.eval_every and ((iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations):
             t0 = time.perf_counter()
-            synced = sync_policy(backend, model, iteration + 1, synced)  # the updated weights (vllm holds a copy)
+            synced = sync_policy(backend, model, iteration + 1, synced)
             with sharding.gathered(model):
                 row.update(evaluate(cfg, backend, iteration, dist))
             seconds["eval"] = time.perf_counter() - t0
         seconds["iteration"] = time.perf_counter() - t_start
         row.update({f"time_{k}": v for k, v in seconds.items()})
-        if dist.is_main:  # only rank 0 writes; every rank holds the same (reduced) row
-            with open(out_dir / METRICS_FILE, "a") as f:
-                f.write(json.dumps(row) + "\n")
-                f.flush()
-                os.fsync(f.fileno())  # durable before the checkpoint that counts this iteration as done
-            tracking.log_row(row)
+
+        # 5. log and checkpoint (rank 0 writes; every rank holds the same reduced row)
+        writer.log(row)
         history.append(row)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", ret=f"{row['mean_return']:.2f}")
-        # 5. checkpoint
-        done = iteration + 1
-        if done == cfg.iterations or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
-            states = checkpoint_states(model, optimizer) if dist.fsdp or dist.is_main else None  # FSDP: all gather
-            if dist.is_main:
-                save_checkpoint(out_dir, done, model, optimizer, cfg.to_dict(), keep=cfg.keep_checkpoints,
-                                states=states, lr_horizon=horizon)
+        if writer.checkpoint_due(iteration + 1):
+            writer.checkpoint(iteration + 1, model, optimizer)
 
-    whole = trainable_state_dict(model) if dist.fsdp else None  # every rank gathers, rank 0 writes
-    if dist.is_main:
-        final = out_dir / "final"
-        model.save_pretrained(final, state_dict=whole)  # the LoRA adapter (peft) or the full model
-        tokenizer.save_pretrained(final)
-        if tracking:
-            tracking.finish([training_curves_png(history, out_dir, title=f"{cfg.estimator} on {cfg.env}")])
-    dist.barrier()  # no rank leaves before the final model is on disk
+    writer.finish(model, tokenizer, history)
     dist.close()
     return history

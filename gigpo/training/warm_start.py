@@ -16,9 +16,10 @@ from pathlib import Path
 import envs
 import torch
 
-from gigpo.training.rollouts.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
+from gigpo.policy.encoding import encode_candidate, encode_prompt
+from gigpo.policy.prompts import chat_text, format_prompt
+from gigpo.policy.scoring import continuation_log_probs
 from gigpo.training.learning.policy_loss import masked_mean
-from gigpo.training.rollouts.prompts import chat_text, format_prompt
 
 
 def expert_reply(action: str, mode: str) -> str:

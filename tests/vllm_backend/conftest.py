@@ -23,7 +23,7 @@ def tiny_path():
 
 
 def make_engine(path, tokenizer, work_dir, lora_rank=None):
-    from gigpo.training.rollouts.vllm_backend import VLLMBackend
+    from gigpo.policy.vllm_backend import VLLMBackend
 
     return VLLMBackend(path, tokenizer, lora_rank=lora_rank, work_dir=work_dir, seed=0,
                        max_prompt_tokens=MAX_PROMPT_TOKENS, max_new_tokens=MAX_NEW_TOKENS, dtype="float32",

@@ -29,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gigpo.training.systems import sharding
-from gigpo.training.checkpoints.durable_files import fsync_dir, fsync_file, sha256_of
+from gigpo.run_files.durable_files import fsync_dir, fsync_file, sha256_of
 from gigpo.training.systems.models import load_trainable_state_dict, trainable_state_dict
 from gigpo.training.checkpoints.state_files import load_state, save_state
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Hashable
 
-from gigpo.training.rollouts.rollout import StepBatch
+from gigpo.policy.step_batch import StepBatch
 
 
 def row_shape(batch: StepBatch, row: int, mode: str) -> tuple[int, int, Hashable]:

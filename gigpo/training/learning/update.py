@@ -4,30 +4,59 @@
 admissible ones in choice mode); ``policy_update`` turns those scores and the advantages into PPO-clip + k3 KL
 gradient steps, each term aggregated over the minibatch by ``loss_agg_mode`` (token-mean by default).
 
-Where the time goes (``benchmarks/train_step.py --update-only``): token positions through the model, real or
-padding, in the gradient pass, its activation recompute and the no-grad passes. So micro-batches hold rows of
-similar length, as many as one pass of the scoring token budget holds (``micro_batches.py``: little padding, and no
-whole-pass recompute on top of the per-layer one), and no pass runs that the loss does not need:
-the reference pass only with ``kl_coef > 0``, and no separate old-log-prob pass for the rows whose first gradient
-pass comes before any optimizer step (all rows with one epoch and one minibatch; the first minibatch otherwise).
-``batching="plain"`` keeps the former scheme (rows in shuffle order, ``micro_batch_size`` at a time, an
-old-log-prob pass over every row unless the update is a single step) for comparison.
+The cost is token positions through the model, real or padding. So micro-batches hold rows of similar length, as
+many as one scoring pass holds (``micro_batches.py``), and no pass runs that the loss does not need: the reference
+pass only with ``kl_coef > 0``, and no separate old-log-prob pass for the rows whose first gradient pass comes before
+any optimizer step (all rows with one epoch and one minibatch; the first minibatch otherwise).
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import math
+from dataclasses import dataclass
 
 import torch
 
-from gigpo.training.systems import sharding
-from gigpo.training.config import TrainConfig
-from gigpo.training.systems.distributed import Distributed, global_row_index
+from gigpo.policy.scoring import continuation_log_probs
+from gigpo.policy.step_batch import StepBatch
 from gigpo.training.learning.micro_batches import plan_micro_batches, row_shape
-from gigpo.training.rollouts.policy_backends import continuation_log_probs
 from gigpo.training.learning.policy_loss import policy_loss
-from gigpo.training.rollouts.rollout import StepBatch
+from gigpo.training.systems import sharding
+from gigpo.training.systems.distributed import Distributed, global_row_index
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """What the update reads of a run's settings (``TrainConfig`` fields of the same names; :meth:`of` picks them)."""
+
+    action_mode: str = "choice"
+    temperature: float = 1.0
+    ppo_epochs: int = 1
+    minibatch_size: int | None = None
+    micro_batch_size: int = 16
+    scoring_token_budget: int = 2560
+    activation_checkpointing: bool = True
+    clip_range: tuple[float, float] = (0.2, 0.2)
+    loss_agg_mode: str = "token-mean"
+    max_new_tokens: int = 64
+    kl_coef: float = 0.01
+    entropy_coef: float = 0.0
+    target_kl: float | None = None
+    max_grad_norm: float = 1.0
+
+    @classmethod
+    def of(cls, cfg) -> "UpdateSettings":
+        """The update's settings from a config holding these fields (and ``clip_range()``)."""
+        plain = ("action_mode", "temperature", "ppo_epochs", "minibatch_size", "micro_batch_size",
+                 "scoring_token_budget", "activation_checkpointing", "loss_agg_mode", "max_new_tokens", "kl_coef",
+                 "entropy_coef", "target_kl", "max_grad_norm")
+        return cls(clip_range=tuple(cfg.clip_range()), **{k: getattr(cfg, k) for k in plain})
+
+    def scoring(self, pad_id: int) -> dict:
+        """The keyword arguments of :func:`unit_log_probs` for this update."""
+        return dict(mode=self.action_mode, temperature=self.temperature, pad_id=pad_id,
+                    token_budget=self.scoring_token_budget, recompute=self.activation_checkpointing)
 
 
 def unit_log_probs(model, batch: StepBatch, rows: list[int], *, mode: str, temperature: float, pad_id: int,
@@ -84,155 +113,183 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-BATCHINGS = ("length", "plain")
+class MinibatchPlan:
+    """Which rows each minibatch of each epoch holds, on this rank, and how they split into micro-batches.
 
-
-def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, cfg: TrainConfig, optimizer, *,
-                  pad_id: int, autocast=contextlib.nullcontext, shuffle: torch.Generator | None = None,
-                  dist: Distributed | None = None, batching: str = "length") -> dict[str, float]:
-    """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
-
-    First pass (no grad): the reference policy's log-probs, and the rollout ("old") policy's for the rows whose
-    first gradient pass comes after an optimizer step (as verl, they are recomputed by the trainer, not taken from
-    the sampler). The other rows, those of the first minibatch of the first epoch, take the old log-probs from that
-    gradient pass, where they equal the current ones exactly (ratio 1). Each minibatch is accumulated over
-    micro-batches whose losses carry the whole minibatch's denominators (``policy_loss.unit_weights``), so the sum is
-    the ``loss_agg_mode`` aggregate over the whole minibatch. ``batching``: ``"length"`` (micro-batches of similar
-    length within ``scoring_token_budget``) or ``"plain"`` (the former scheme, for benchmarks).
-
-    Data-parallel (``dist`` with K ranks, each holding complete task groups): minibatches are drawn over the rows of
-    all ranks, numbered in (group, rollout, step) order (``global_row_index``), with ``shuffle`` (a keyed generator),
-    so they hold the same rows whatever K is; each rank runs its own rows of a minibatch, weighted by the whole
-    minibatch's denominators (its units and rows summed over ranks), and the gradients are then summed over ranks:
-    the loss stays the aggregate over the global minibatch. Statistics are summed over ranks too.
-    A sharded model (FSDP, ``sharding.py``) runs each minibatch as a gathered phase and sums the gradients in one
-    reducing backward instead; each rank then steps on its shard.
+    Minibatches are drawn over the rows of all ranks, numbered in (group, rollout, step) order
+    (``global_row_index``), with ``shuffle`` (a keyed generator), so they hold the same rows whatever the number of
+    ranks is; each rank keeps its own rows of each. All epochs are drawn up front (the same draws, in the same order,
+    as one per epoch) to know the first minibatch's rows.
     """
-    if batching not in BATCHINGS:
-        raise ValueError(f"batching must be one of {BATCHINGS}, got {batching!r}")
+
+    def __init__(self, batch: StepBatch, settings: UpdateSettings, dist: Distributed,
+                 shuffle: torch.Generator | None):
+        global_index, self.n_global = global_row_index(batch.traj_ids, dist)
+        local_row = {g: r for r, g in enumerate(global_index)}
+        size = settings.minibatch_size or self.n_global
+        self.epochs = [[[local_row[g] for g in mb if g in local_row]
+                        for mb in _chunks(torch.randperm(self.n_global, generator=shuffle).tolist(), size)]
+                       for _ in range(settings.ppo_epochs)]
+        self.shapes = {r: row_shape(batch, r, settings.action_mode) for r in range(len(batch))}
+        self.token_budget, self.max_rows = settings.scoring_token_budget, settings.micro_batch_size
+
+    def first_minibatch(self) -> set[int]:
+        """Rows whose first gradient pass comes before any optimizer step: their old log-probs are its values."""
+        return set(self.epochs[0][0])
+
+    def micro_batches(self, rows: list[int]) -> list[list[int]]:
+        return plan_micro_batches(rows, self.shapes, token_budget=self.token_budget, max_rows=self.max_rows)
+
+
+def fixed_log_probs(model, reference, batch: StepBatch, plan: MinibatchPlan, settings: UpdateSettings, *,
+                    pad_id: int, autocast) -> tuple[list, list]:
+    """The no-grad pass: ``(old, ref)`` unit log-probs per row (None where not computed here).
+
+    ``old``: the rollout policy's, for the rows whose first gradient pass comes after an optimizer step (as in verl,
+    recomputed by the trainer, not taken from the sampler); the first minibatch's rows take theirs from that gradient
+    pass, where they equal the current ones exactly (ratio 1). ``ref``: the reference policy's (the base model with
+    the LoRA adapter disabled when ``reference`` is None), only with ``kl_coef > 0``.
+    """
     n = len(batch)
-    dist = dist or Distributed()
-    global_index, n_global = global_row_index(batch.traj_ids, dist)
-    local_row = {g: r for r, g in enumerate(global_index)}
-    use_ref = cfg.kl_coef > 0
-    free = cfg.action_mode == "free"
-    # drawn up front (the same draws, in the same order, as one per epoch) to know the first minibatch's rows
-    schedule = [[[local_row[g] for g in mb if g in local_row]  # this rank's rows of each minibatch
-                 for mb in _chunks(torch.randperm(n_global, generator=shuffle).tolist(),
-                                   cfg.minibatch_size or n_global)]
-                for _ in range(cfg.ppo_epochs)]
-    if batching == "plain":
-        single_step = cfg.ppo_epochs == 1 and len(schedule[0]) == 1
-        old_from_grad_pass = set(range(n)) if single_step else set()
-    else:
-        old_from_grad_pass = set(schedule[0][0])
-    shapes = {r: row_shape(batch, r, cfg.action_mode) for r in range(n)} if batching == "length" else {}
-
-    def micro_batches(rows: list[int], *, no_grad: bool = False) -> list[list[int]]:
-        if batching == "length":
-            return plan_micro_batches(rows, shapes, token_budget=cfg.scoring_token_budget,
-                                      max_rows=cfg.micro_batch_size)
-        if cfg.action_mode == "choice" and not no_grad:  # repeated decisions into one micro-batch: scored once
-            rows = sorted(rows, key=lambda r: batch.prompt_ids[r])
-        return _chunks(rows, cfg.micro_batch_size)
-
-    score = dict(mode=cfg.action_mode, temperature=cfg.temperature, pad_id=pad_id,
-                 token_budget=cfg.scoring_token_budget, recompute=cfg.activation_checkpointing)
+    score = settings.scoring(pad_id)
     old: list[torch.Tensor | None] = [None] * n
     ref: list[torch.Tensor | None] = [None] * n
+    first = plan.first_minibatch()
     with torch.no_grad(), autocast(), sharding.gathered(model, reference):
-        for rows in micro_batches([r for r in range(n) if r not in old_from_grad_pass], no_grad=True):
+        for rows in plan.micro_batches([r for r in range(n) if r not in first]):
             logp, mask, _ = unit_log_probs(model, batch, rows, **score)
             for j, r in enumerate(rows):
                 old[r] = logp[j, :int(mask[j].sum())].float().cpu()
-        if use_ref:
-            for rows in micro_batches(list(range(n)), no_grad=True):
+        if settings.kl_coef > 0:
+            for rows in plan.micro_batches(list(range(n))):
                 with (model.disable_adapter() if reference is None else contextlib.nullcontext()):
                     ref_logp, mask, _ = unit_log_probs(reference if reference is not None else model, batch, rows,
                                                        **score)
                 for j, r in enumerate(rows):
                     ref[r] = ref_logp[j, :int(mask[j].sum())].float().cpu()
+    return old, ref
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    device = params[0].device
-    adv = advantages.to(device, torch.float32)
-    sums = {"pg_loss": 0.0, "clip_frac": 0.0, "approx_kl": 0.0, "kl": 0.0, "entropy": 0.0, "grad_norm": 0.0}
-    units_seen = minibatches = 0
-    early_stopped = False
 
-    def accumulate(mb_rows: list[int], mb_units: float, mb_count: float) -> tuple[float, str]:
-        """Backward over this rank's rows of a minibatch, in micro-batches; returns (its share of the minibatch's
-        approx KL, a non-finite loss's description or "")."""
-        nonlocal units_seen
-        mb_kl, bad_loss = 0.0, ""
-        for rows in micro_batches(mb_rows):
-            with autocast():
-                logp, mask, ent = unit_log_probs(model, batch, rows, **score,
-                                                 entropy="grad" if cfg.entropy_coef > 0 else "detached")
-            logp, width = logp.float(), logp.shape[1]
-            for j, r in enumerate(rows):
-                if old[r] is None:  # before the first optimizer step the policy has not moved: old == current
-                    old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
-            terms = policy_loss(
-                logp, _pad_rows([old[r] for r in rows], width, device), adv[rows][:, None] * mask, mask,
-                clip=cfg.clip_range(), ref_logp=_pad_rows([ref[r] for r in rows], width, device) if use_ref else None,
-                kl_coef=cfg.kl_coef, entropy=ent, entropy_coef=cfg.entropy_coef, loss_agg_mode=cfg.loss_agg_mode,
-                total_units=mb_units, total_rows=mb_count, norm_units=cfg.max_new_tokens if free else 1)
-            units = float(mask.sum())
-            if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
-                bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
-                            f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
-            terms.loss.backward()  # already this micro-batch's share of the minibatch's aggregate
-            for k in ("pg_loss", "clip_frac", "kl", "entropy"):
-                sums[k] += float(getattr(terms, k)) * units
-            sums["approx_kl"] += float(terms.approx_kl_old) * units
-            mb_kl += float(terms.approx_kl_old) * units / mb_units
-            units_seen += units
-        return mb_kl, bad_loss
+STAT_NAMES = ("pg_loss", "clip_frac", "approx_kl", "kl", "entropy")
 
-    def zero_loss(rows: list[int]) -> torch.Tensor:
-        """A forward pass over ``rows`` whose loss has an exactly zero gradient (FSDP's reducing backward)."""
+
+def accumulate_minibatch(model, batch: StepBatch, rows: list[int], plan: MinibatchPlan, advantages: torch.Tensor,
+                         old: list, ref: list, settings: UpdateSettings, sums: dict[str, float], *, pad_id: int,
+                         autocast, mb_units: float, mb_count: float) -> tuple[float, float, str]:
+    """Backward over this rank's ``rows`` of a minibatch, micro-batch by micro-batch; each micro-batch's loss carries
+    the whole minibatch's denominators (``mb_units``, ``mb_count``: summed over ranks; ``policy_loss.unit_weights``),
+    so the accumulated gradient is the ``loss_agg_mode`` aggregate over the minibatch.
+
+    Adds the unit-weighted loss terms to ``sums`` and fills ``old`` for rows seen for the first time. Returns
+    (units scored, this rank's share of the minibatch's approx KL, a non-finite loss's description or "").
+    """
+    device = advantages.device
+    free = settings.action_mode == "free"
+    entropy = "grad" if settings.entropy_coef > 0 else "detached"
+    units_seen, mb_kl, bad_loss = 0.0, 0.0, ""
+    for micro in plan.micro_batches(rows):
         with autocast():
-            logp, _, _ = unit_log_probs(model, batch, rows, **score)
-        return (logp.float().masked_fill(~torch.isfinite(logp), 0.0) * 0.0).sum()
+            logp, mask, ent = unit_log_probs(model, batch, micro, **settings.scoring(pad_id), entropy=entropy)
+        logp, width = logp.float(), logp.shape[1]
+        for j, r in enumerate(micro):
+            if old[r] is None:  # before the first optimizer step the policy has not moved: old == current
+                old[r] = logp[j, :int(mask[j].sum())].detach().cpu()
+        terms = policy_loss(
+            logp, _pad_rows([old[r] for r in micro], width, device), advantages[micro][:, None] * mask, mask,
+            clip=settings.clip_range,
+            ref_logp=_pad_rows([ref[r] for r in micro], width, device) if settings.kl_coef > 0 else None,
+            kl_coef=settings.kl_coef, entropy=ent, entropy_coef=settings.entropy_coef,
+            loss_agg_mode=settings.loss_agg_mode, total_units=mb_units, total_rows=mb_count,
+            norm_units=settings.max_new_tokens if free else 1)
+        units = float(mask.sum())
+        if not torch.isfinite(terms.loss):  # reported at the gradient check, which every rank reaches
+            bad_loss = (f"non-finite loss {float(terms.loss.detach())} (pg_loss {float(terms.pg_loss)}, "
+                        f"kl {float(terms.kl)}, entropy {float(terms.entropy)})")
+        terms.loss.backward()  # already this micro-batch's share of the minibatch's aggregate
+        for k in ("pg_loss", "clip_frac", "kl", "entropy"):
+            sums[k] += float(getattr(terms, k)) * units
+        sums["approx_kl"] += float(terms.approx_kl_old) * units
+        mb_kl += float(terms.approx_kl_old) * units / mb_units
+        units_seen += units
+    return units_seen, mb_kl, bad_loss
 
+
+def zero_loss(model, batch: StepBatch, rows: list[int], settings: UpdateSettings, *, pad_id: int,
+              autocast) -> torch.Tensor:
+    """A forward pass over ``rows`` whose loss has an exactly zero gradient (FSDP's reducing backward)."""
+    with autocast():
+        logp, _, _ = unit_log_probs(model, batch, rows, **settings.scoring(pad_id))
+    return (logp.float().masked_fill(~torch.isfinite(logp), 0.0) * 0.0).sum()
+
+
+def policy_update(model, reference, batch: StepBatch, advantages: torch.Tensor, settings: UpdateSettings,
+                  optimizer, *, pad_id: int, autocast=contextlib.nullcontext, shuffle: torch.Generator | None = None,
+                  dist: Distributed | None = None) -> dict[str, float]:
+    """PPO epochs over the step batch; every step's advantage is broadcast to its units (prompt tokens carry none).
+
+    Data-parallel (``dist`` with K ranks, each holding complete task groups): each rank runs its own rows of a
+    minibatch, weighted by the whole minibatch's denominators, and the gradients are then summed over ranks, so the
+    loss stays the aggregate over the global minibatch. A sharded model (FSDP, ``sharding.py``) runs each minibatch
+    as a gathered phase and sums the gradients in one reducing backward instead; each rank then steps on its shard.
+    Statistics are summed over ranks. Raises ``FloatingPointError`` before an optimizer step on a non-finite loss or
+    gradient, so non-finite weights are never made.
+    """
+    dist = dist or Distributed()
+    plan = MinibatchPlan(batch, settings, dist, shuffle)
+    old, ref = fixed_log_probs(model, reference, batch, plan, settings, pad_id=pad_id, autocast=autocast)
+    params = [p for p in model.parameters() if p.requires_grad]
+    adv = advantages.to(params[0].device, torch.float32)
+    free = settings.action_mode == "free"
+    sums = dict.fromkeys(STAT_NAMES, 0.0)
+    grad_norms: list[float] = []
+    units_seen, early_stopped = 0.0, False
     sharded = sharding.is_sharded(model)
     model.train()
-    for epoch_minibatches in schedule:
-        for mb_rows in epoch_minibatches:
-            mb_units, mb_count = dist.sum_floats(
-                [sum(len(batch.response_ids[r]) if free else 1 for r in mb_rows), len(mb_rows)])
+    for epoch in plan.epochs:
+        for rows in epoch:
+            mb_units, mb_count = dist.sum_floats([sum(len(batch.response_ids[r]) if free else 1 for r in rows),
+                                                  len(rows)])
             optimizer.zero_grad(set_to_none=True)
             with sharding.gathered(model):  # FSDP: the weights stay whole for this rank's passes, however many
-                mb_kl, bad_loss = accumulate(mb_rows, mb_units, mb_count)
+                units, mb_kl, bad_loss = accumulate_minibatch(model, batch, rows, plan, adv, old, ref, settings, sums,
+                                                              pad_id=pad_id, autocast=autocast, mb_units=mb_units,
+                                                              mb_count=mb_count)
                 if sharded:  # every rank reduces once, the early stop's minibatch too
-                    sharding.reduce_gradients(model, functools.partial(zero_loss, mb_rows[:1] or [0]))
+                    sharding.reduce_gradients(model, functools.partial(zero_loss, model, batch, rows[:1] or [0],
+                                                                       settings, pad_id=pad_id, autocast=autocast))
+            units_seen += units
             [mb_kl] = dist.sum_floats([mb_kl])  # every rank takes the same early-stop decision
-            if cfg.target_kl is not None and mb_kl > cfg.target_kl:  # PPO's early stop: this step is not taken
+            if settings.target_kl is not None and mb_kl > settings.target_kl:  # PPO's early stop: no step
                 early_stopped = True
                 break
-            if not sharded:
-                dist.sum_gradients_(params)  # identical summed gradients on every rank: the replicas stay identical
-            grad_norm = sharding.grad_norm_value(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm))
-            if bad_loss or not math.isfinite(grad_norm):  # before the step: NaN weights are never made, nor saved
-                raise FloatingPointError(f"{bad_loss or 'non-finite gradient'} (gradient norm {grad_norm}); "
-                                         "the optimizer step was not taken")
-            sums["grad_norm"] += grad_norm
-            optimizer.step()
-            minibatches += 1
+            grad_norms.append(clipped_step(model, params, optimizer, dist, sharded, settings.max_grad_norm, bad_loss))
         if early_stopped:
             break
     optimizer.zero_grad(set_to_none=True)
-    names = [k for k in sums if k != "grad_norm"]  # grad_norm is already global: computed after the gradient sum
-    *totals, units_seen = dist.sum_floats([sums[k] for k in names] + [units_seen])
-    sums.update(zip(names, totals))
-    stats = {k: v / max(units_seen, 1) for k, v in sums.items() if k != "grad_norm"}
-    stats["grad_norm"] = sums["grad_norm"] / max(minibatches, 1)
-    stats["update_steps"] = minibatches
+    *totals, units_seen = dist.sum_floats([sums[k] for k in STAT_NAMES] + [units_seen])
+    stats = {k: v / max(units_seen, 1) for k, v in zip(STAT_NAMES, totals)}
+    stats["grad_norm"] = sum(grad_norms) / max(len(grad_norms), 1)  # already global: after the gradient sum
+    stats["update_steps"] = len(grad_norms)
     stats["early_stopped"] = float(early_stopped)
-    stats["response_units"] = units_seen / max(n_global * cfg.ppo_epochs, 1)
+    stats["response_units"] = units_seen / max(plan.n_global * settings.ppo_epochs, 1)
     stats["rollout_logprob_gap"] = _sampler_gap(batch, old, dist)
     return stats
+
+
+def clipped_step(model, params: list, optimizer, dist: Distributed, sharded: bool, max_grad_norm: float,
+                 bad_loss: str) -> float:
+    """Sum the gradients over ranks (replicas), clip them, and step; returns the global gradient norm.
+
+    Raises ``FloatingPointError`` before the step when the loss or the gradient is not finite.
+    """
+    if not sharded:
+        dist.sum_gradients_(params)  # identical summed gradients on every rank: the replicas stay identical
+    grad_norm = sharding.grad_norm_value(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
+    if bad_loss or not math.isfinite(grad_norm):
+        raise FloatingPointError(f"{bad_loss or 'non-finite gradient'} (gradient norm {grad_norm}); "
+                                 "the optimizer step was not taken")
+    optimizer.step()
+    return grad_norm
 
 
 def _sampler_gap(batch: StepBatch, old: list[torch.Tensor], dist: Distributed) -> float:

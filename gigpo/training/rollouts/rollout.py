@@ -1,45 +1,17 @@
 """Batched multi-turn rollouts: G tasks x N rollouts in lock step, every live env answered by one batched model call.
 
-The result is a flat :class:`StepBatch`, one row per environment step in the order of ``GroupRunner.records``
+The result is a flat :class:`~gigpo.policy.step_batch.StepBatch`, one row per environment step in the order of ``GroupRunner.records``
 (trajectories interleaved, each in time order), holding what the advantage functions need (group, trajectory,
 reward, anchor) and what the update needs (the exact prompt and response token ids).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Hashable
 
 from envs import GroupRunner
-from gigpo.training.rollouts.prompts import chat_text, format_prompt, parse_reply
-from gigpo.training.seeds import SamplingStreams
-
-
-@dataclass
-class StepBatch:
-    """One row per env step. Free mode fills ``response_ids``; choice mode fills ``candidate_ids`` and ``chosen``."""
-
-    group_ids: list[int] = field(default_factory=list)
-    traj_ids: list[int] = field(default_factory=list)
-    anchors: list[Hashable] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)  # env reward minus the invalid-action penalty
-    valid: list[bool] = field(default_factory=list)
-    observations: list[str] = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)  # what the env received
-    replies: list[str] = field(default_factory=list)  # what the model wrote (choice mode: the chosen action)
-    prompt_ids: list[list[int]] = field(default_factory=list)
-    response_ids: list[list[int]] = field(default_factory=list)
-    candidate_ids: list[list[list[int]]] = field(default_factory=list)
-    chosen: list[int] = field(default_factory=list)
-    sampler_logprobs: list[list[float] | None] = field(default_factory=list)
-    episode: dict[str, float] = field(default_factory=dict)  # success rate, mean return, mean length (env rewards)
-
-    def __len__(self) -> int:
-        return len(self.rewards)
-
-    @property
-    def invalid_rate(self) -> float:
-        return 1.0 - sum(self.valid) / max(len(self.valid), 1)
+from gigpo.policy.prompts import chat_text, format_prompt, parse_reply
+from gigpo.policy.step_batch import StepBatch
+from gigpo.training.systems.seeds import SamplingStreams
 
 
 def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mode: str, temperature: float,

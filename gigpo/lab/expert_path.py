@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 import envs
-from gigpo.training.rollouts.policy_backends import continuation_log_probs, encode_candidate, encode_prompt
-from gigpo.training.rollouts.prompts import chat_text, format_prompt
+from gigpo.policy.encoding import encode_candidate, encode_prompt
+from gigpo.policy.prompts import chat_text, format_prompt
+from gigpo.policy.scoring import continuation_log_probs
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""One iteration's update batch under dynamic sampling (``TrainConfig.filter_groups``, ``max_gen_batches``).
+"""Dynamic sampling (``TrainConfig.filter_groups``, ``max_gen_batches``): the refill of an iteration's update batch
+with task groups that carry a learning signal. The loop calls it only when a filter is on.
 
 Generation batch ``b`` of iteration ``i`` plays ``num_groups`` task groups whose global indices are
 ``b * num_groups + g``: its tasks are the next ``num_groups`` of the iteration's task draw
@@ -23,12 +24,12 @@ from dataclasses import dataclass, fields
 import torch
 
 from envs import GroupRunner
+from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
+from gigpo.policy.step_batch import StepBatch
 from gigpo.training.config import TrainConfig
 from gigpo.training.rank_metrics import merge_episode_stats
-from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
-from gigpo.training.rollouts.rollout import StepBatch
-from gigpo.training.seeds import SamplingStreams
 from gigpo.training.systems.distributed import Distributed
+from gigpo.training.systems.seeds import SamplingStreams
 
 Play = Callable[[list[int], SamplingStreams], tuple[StepBatch, dict[str, float], GroupRunner]]
 Split = Callable[[StepBatch], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]  # (A, A_E, A_S) per row
@@ -87,32 +88,35 @@ def assemble(parts: list[tuple[dict, list]]) -> StepBatch:
     return batch
 
 
-def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, groups: range, play: Play,
-                        task_seeds: Callable[[int], list[int]],
-                        split_of: Split) -> SampledBatch:
+def refill_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, groups: range,
+                        first: tuple[StepBatch, dict[str, float], GroupRunner], play: Play,
+                        task_seeds: Callable[[int], list[int]], split_of: Split) -> SampledBatch:
     """Play generation batches until ``num_groups`` groups pass ``cfg.filter_groups`` or ``cfg.max_gen_batches``
     were played; returns this rank's share (``groups``: its block of positions) of the update batch.
 
-    ``play(task_seeds, streams)`` rolls out this rank's groups; ``task_seeds(count)``: the iteration's first
+    ``first``: generation batch 0, already played by the loop (batch, seconds, runner);
+    ``play(task_seeds, streams)`` rolls out this rank's groups of a further batch; ``task_seeds(count)``: the iteration's first
     ``count`` task seeds; ``split_of(batch)``: the run's estimator as ``(A, A_E, A_S)`` per row (the ``advantage``
     filter reads A; the kept/dropped row figures read A_E and A_S).
 
     Beside the update batch it measures, as the credit lab does, what the filter removed: rows with A_E = 0 and with
     A_S != 0 among the groups that passed ("kept") and failed ("dropped"), and how many groups of the first
     generation batch would pass each filter (``groups_with_spread``: ``outcome``; ``groups_with_signal``:
-    ``advantage``), so an unfiltered run also shows what a filter would keep.
+    ``advantage``).
     """
     G, N = cfg.num_groups, cfg.group_size
-    limit = 1 if cfg.filter_groups == "none" else cfg.max_gen_batches
     played, passed = [], []
     seconds: dict[str, float] = {}
     tokens = 0
     counts: Counter[str] = Counter()
     first_pass = {}
-    for b in range(limit):
-        seeds = task_seeds((b + 1) * G)[b * G:]
-        batch, secs, runner = play(seeds[groups.start:groups.stop],
-                                   SamplingStreams(cfg.seed, "rollout", iteration, b * G + groups.start))
+    for b in range(cfg.max_gen_batches):
+        if b == 0:
+            batch, secs, runner = first
+        else:
+            seeds = task_seeds((b + 1) * G)[b * G:]
+            batch, secs, runner = play(seeds[groups.start:groups.stop],
+                                       SamplingStreams(cfg.seed, "rollout", iteration, b * G + groups.start))
         for k, v in secs.items():
             seconds[k] = seconds.get(k, 0.0) + v
         replies = batch.response_ids if cfg.action_mode == "free" else [c for cs in batch.candidate_ids for c in cs]
@@ -124,14 +128,14 @@ def sample_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
         if b == 0:
             first_pass = {f"groups_with_{name}": int(judged[mode].sum())
                           for name, mode in (("spread", "outcome"), ("signal", "advantage"))}
-        mine = judged.get(cfg.filter_groups, torch.ones(len(groups), dtype=torch.bool))
+        mine = judged[cfg.filter_groups]
         counts.update(kept_dropped_counts(mine, batch.group_ids, episode_adv, step_adv))
         passed.append([ok for part in dist.all_gather_object(mine.tolist()) for ok in part])  # rank order = group order
         if sum(map(sum, passed)) >= G:
             break
     chosen, unfiltered = update_groups(passed, G)
 
-    if chosen == [(0, g) for g in range(G)]:  # the first batch whole (no filter, or every group passed)
+    if chosen == [(0, g) for g in range(G)]:  # the first batch whole (every group passed)
         update = played[0][0]
     else:
         # the groups this rank played that the update batch holds, keyed by their position in it

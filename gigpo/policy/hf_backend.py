@@ -1,5 +1,5 @@
-"""Rollout backends: ``hf`` (transformers ``generate``, CPU or GPU) and ``vllm`` (``vllm_backend.py``), behind one
-small interface.
+"""The ``hf`` rollout backend (transformers ``generate`` on the trained model itself, CPU or GPU); ``vllm_backend``
+is the other one, behind the same small interface.
 
 A backend turns chat-formatted prompt strings into replies:
 
@@ -12,52 +12,19 @@ A backend turns chat-formatted prompt strings into replies:
   weights the backend holds. The trainer asserts it equals the iteration before every rollout, because a stale or
   base model rolling out silently is the classic bug of split trainer/inference stacks.
 
-The token-scoring helper :func:`continuation_log_probs` (``scoring.py``) is shared with the trainer, so choice-mode
-rollouts and the update score candidates with exactly the same code, within the same token budget per forward pass.
+Choice mode scores candidates with :func:`~gigpo.policy.scoring.continuation_log_probs`, the function the update
+scores them with, within the same token budget per forward pass.
 """
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import torch
 
-from gigpo.training.rollouts.sampling import GumbelSampler, default_keys, sample_rows
-from gigpo.training.learning.scoring import continuation_log_probs
-
-__all__ = ["Choice", "Generation", "HFBackend", "VLLMBackend", "continuation_log_probs", "encode_candidate",
-           "encode_prompt", "neutral_generation_config"]
-
-
-@dataclass
-class Generation:
-    """One free-mode reply: the exact token ids (so the update never re-tokenizes) and its text."""
-
-    prompt_ids: list[int]
-    response_ids: list[int]
-    text: str
-    sampler_logprobs: list[float] | None = None  # the backend's own log-probs of response_ids, when it reports them
-
-
-@dataclass
-class Choice:
-    """One choice-mode decision: the candidates' token ids and the index sampled (or argmax when greedy)."""
-
-    prompt_ids: list[int]
-    candidate_ids: list[list[int]]
-    index: int
-    scores: list[float] | None = None  # each candidate's summed token log-prob, the logits the choice was drawn from
-
-
-def encode_prompt(tokenizer, prompt: str, max_prompt_tokens: int) -> list[int]:
-    """Token ids of a chat-formatted prompt, keeping its last ``max_prompt_tokens`` (the instructions end it)."""
-    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    return ids[-max_prompt_tokens:]
-
-
-def encode_candidate(tokenizer, action: str) -> list[int]:
-    """Choice-mode continuation: the action's tokens then end-of-turn, so no candidate is a prefix of another."""
-    return tokenizer(action, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+from gigpo.policy.encoding import encode_candidate, encode_prompt
+from gigpo.policy.replies import Choice, Generation
+from gigpo.policy.sampling import GumbelSampler, default_keys, sample_rows
+from gigpo.policy.scoring import continuation_log_probs
 
 
 @contextlib.contextmanager
@@ -155,11 +122,3 @@ class HFBackend:
             chosen = sample_rows(probs, sample_keys if sample_keys is not None else default_keys(len(prompts)))
         return [Choice(e, cands, index, s.tolist()) for e, cands, index, s in zip(encoded, cand_ids, chosen, scores)]
 
-
-def __getattr__(name: str):
-    """``VLLMBackend`` lives in ``vllm_backend.py`` (which imports this module) and is re-exported on first access."""
-    if name == "VLLMBackend":
-        from gigpo.training.rollouts.vllm_backend import VLLMBackend
-
-        return VLLMBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
