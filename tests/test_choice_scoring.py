@@ -1,4 +1,4 @@
-"""Packed continuation scoring (gigpo/training/learning/scoring.py) against an independent plain forward pass.
+"""Packed continuation scoring (gigpo/policy/scoring.py) against an independent plain forward pass.
 
 The oracle scores each (prompt, continuation) pair alone: one unpadded sequence ``prompt + continuation``, no cache,
 no custom mask, default positions, ``log_softmax(logits / T)`` at the positions that predict the continuation.

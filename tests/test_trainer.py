@@ -139,8 +139,8 @@ def test_vllm_is_imported_only_inside_the_vllm_backend():
     found = {str(f.relative_to(root)): imports_of_vllm(ast.parse(f.read_text()), [])
              for f in sorted(root.rglob("*.py"))}
     found = {f: w for f, w in found.items() if w}
-    assert set(found) == {"training/rollouts/vllm_backend.py"}
-    assert all(w[0] == "VLLMBackend" and len(w) == 2 for w in found["training/rollouts/vllm_backend.py"])
+    assert set(found) == {"policy/vllm_backend.py"}
+    assert all(w[0] == "VLLMBackend" and len(w) == 2 for w in found["policy/vllm_backend.py"])
 
 
 # --- rollouts ------------------------------------------------------------------------------------------------------

@@ -12,17 +12,17 @@ Packing. All continuations of one prompt are laid out after it in one sequence::
 with a 4-D attention mask under which a prompt token sees the earlier prompt tokens and a continuation token sees the
 prompt and the earlier tokens of its own continuation, nothing else, and position ids that restart right after the
 prompt for every continuation. Each continuation thus gets exactly the attention context and rotary positions of a
-plain forward pass over ``prompt + continuation``, while the prompt is computed once and no key/value cache is
-copied per candidate (the previous implementation copied the prompt's cache K times and was OOM-killed at 24 GiB with
-SmolLM2-135M on household). Vocabulary-sized logits exist only for the continuation block.
+plain forward pass over ``prompt + continuation``, while the prompt is computed once and no key/value cache is copied
+per candidate (a cache copy per candidate multiplies memory by the number of candidates). Vocabulary-sized logits
+exist only for the continuation block.
 
 Budget. ``token_budget`` caps the token positions of one forward pass, ``rows x (prompt width + block width)``
 (activations and logits grow with it, the 4-D mask with ``rows x width^2``). A prompt whose continuations do not fit
 in one row is repeated over several rows; rows are grouped into passes; a prompt that cannot fit even with a single
 continuation is a ``ValueError``.
 
-Gradients. A decoder layer keeps ~20 activations of the hidden size per token for its backward (SmolLM2-135M with
-LoRA: 2.7 MB per token in float32), far more than a pass's inputs. So when gradients flow into a model in training
+Gradients. A decoder layer keeps some twenty activations of the hidden size per token for its backward, far more
+than a pass's inputs. So when gradients flow into a model in training
 mode, each pass runs with the model's own activation checkpointing (transformers' per-layer recompute, switched on
 for the pass and restored after): a pass then keeps one hidden state per layer and token plus its continuation
 logits. When a call needs several passes, each pass is also checkpointed as a whole (only its per-token log-probs
@@ -229,7 +229,7 @@ def continuation_log_probs(model, prompts: list[list[int]], continuations: list[
     ``owner[s]`` is the index of the prompt continuation ``s`` follows (default: one continuation per prompt).
     ``token_budget`` caps the token positions per forward pass (None: a single pass); the result does not depend on
     it beyond float rounding. Gradients flow to the model (its layers activation-checkpointed, see the module doc;
-    ``recompute=False`` keeps every activation instead: the same values, ~40% less compute, memory that grows with
+    ``recompute=False`` keeps every activation instead: the same values, less compute, memory that grows with
     the whole call rather than one pass).
     ``entropy``: ``"none"``, ``"detached"`` (for metrics) or ``"grad"`` (for an entropy bonus).
     Returns ``(logp, mask, entropy)``, each (continuations, R) with R the longest continuation, right-padded with 0;

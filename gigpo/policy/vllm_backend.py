@@ -17,8 +17,7 @@ does. Three details make that hold:
   model's ``generation_config`` defaults are not applied (``generation_config="vllm"``), for the same reason.
 - **Adapter folders.** With LoRA each sync saves the adapter and registers it with a fresh id (vLLM caches adapters by
   id). The adapter is loaded at once, the previous one removed from the engine, and every other ``policy_v*`` folder
-  deleted: one adapter on disk and in the engine, instead of a folder per iteration (~74 MB each at r = 16 for a
-  1.5B model).
+  deleted: one adapter on disk and in the engine, instead of a folder per iteration.
 
 Choice mode is refused: scoring candidates needs temperature-scaled log-probs of prompt tokens, and vLLM's prompt
 log-probs are always the raw ones (``processed_*`` applies only to sampled tokens); a request that asks for them

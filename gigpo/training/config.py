@@ -130,12 +130,12 @@ class TrainConfig(JobConfig):
     activation_checkpointing: bool = True
     """Recompute activations in backward (per layer, and per forward pass when a call needs several), so the
     update's and warm start's memory is that of one pass within the budget. False keeps them: the same values at
-    ~40% less compute, memory growing with ``micro_batch_size`` x tokens; fine for the tiny models. Memory only."""
+    less compute, memory growing with ``micro_batch_size`` x tokens; fine for the tiny models. Memory only."""
     host_mmap_threshold: int = 65536
     """Bytes: CPU allocations at least this large are mmapped and go back to the OS when freed (glibc's mallopt;
-    set for the whole process when training starts, and kept by later runs in it). Keeps the RSS near what is live
-    (SmolLM2-135M update call: 1.41 instead of 4.07 GiB peak) at ~1.5x the seconds of that call; 0 leaves the
-    process's setting as it is (glibc's moving default unless set before). Memory only."""
+    set for the whole process when training starts, and kept by later runs in it). Keeps the RSS near what is live,
+    at some time per large allocation (docs/measurements.md); 0 leaves the process's setting as it is (glibc's
+    moving default unless set before). Memory only."""
     fsdp: bool = False
     """Under a launcher with several processes: shard the weights, gradients and optimizer state over them (torch
     FSDP2; full fine-tuning, hf backend) instead of a replica per process; ``accelerate launch`` with an FSDP config

@@ -12,7 +12,7 @@ WINDOW = 3  # iterations averaged at each end of the curve
 # model under full fine-tuning in choice mode; a warm start that leaves it at a modest success; a short lr warmup
 # (Adam's first steps are its largest), PPO's target-KL early stop over minibatches, and a cosine decay so that the
 # late updates, which can undo a solved task on so small a model, shrink. The two memory knobs are off: the tiny
-# model needs neither, and both cost time (activation recompute ~1/3 of the update, glibc's mmap threshold ~2x).
+# model needs neither, and both cost time (docs/measurements.md).
 DEMO_RECIPE = dict(
     env="household", env_options={"num_receptacles": 6, "num_objects": 4}, max_steps=10, task_pool=8,
     model="tiny-mini", finetune="full", action_mode="choice", num_groups=8, group_size=8, history_length=0,

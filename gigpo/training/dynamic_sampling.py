@@ -94,8 +94,8 @@ def refill_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
     """Play generation batches until ``num_groups`` groups pass ``cfg.filter_groups`` or ``cfg.max_gen_batches``
     were played; returns this rank's share (``groups``: its block of positions) of the update batch.
 
-    ``first``: generation batch 0, already played by the loop (batch, seconds, runner);
-    ``play(task_seeds, streams)`` rolls out this rank's groups of a further batch; ``task_seeds(count)``: the iteration's first
+    ``first``: generation batch 0, already played by the loop (batch, seconds, runner); ``play(task_seeds,
+    streams)`` rolls out this rank's groups of a further batch; ``task_seeds(count)``: the iteration's first
     ``count`` task seeds; ``split_of(batch)``: the run's estimator as ``(A, A_E, A_S)`` per row (the ``advantage``
     filter reads A; the kept/dropped row figures read A_E and A_S).
 

@@ -4,11 +4,12 @@ The trainer sets ``lr * lr_factor(iteration, ...)`` on the optimizer before each
 is a pure function of the iteration and of the schedule's *horizon*, the iterations it spans. The horizon is fixed
 when a run starts (``lr_horizon``, or ``iterations`` when that is 0) and stored in its checkpoints, so a resumed run
 continues the same schedule even when ``--iterations`` changes: extending a run never rewrites the learning rates of
-the iterations it already trained (issue 22). A decaying schedule ends at its horizon, so such a run extends only up
-to it; a constant one has nothing to rewrite and extends freely (:func:`schedule_horizon`). Why warmup matters here: Adam's first steps
-move every parameter with a non-zero gradient by about ``lr`` whatever the gradient's size (its second-moment
-estimate has seen one gradient, so ``m / sqrt(v)`` is +-1), which is the largest move of a whole run; a warmup makes
-those first steps small (the usual cure, e.g. Liu et al. 2020, "On the Variance of the Adaptive Learning Rate").
+the iterations it already trained. A decaying schedule ends at its horizon, so such a run extends only up to it; a
+constant one has nothing to rewrite and extends freely (:func:`schedule_horizon`). Why warmup matters here: Adam's
+first steps move every parameter with a non-zero gradient by about ``lr`` whatever the gradient's size (its second-
+moment estimate has seen one gradient, so ``m / sqrt(v)`` is +-1), which is the largest move of a whole run; a warmup
+makes those first steps small (the usual cure, e.g. Liu et al. 2020, "On the Variance of the Adaptive Learning
+Rate").
 """
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ def build_policy(cfg: TrainConfig, out_dir: Path, device: str):
     return model, tokenizer, reference, base_source
 
 
-CPU_KV_CACHE_GIB = 1.0  # the vllm backend's KV cache on a CPU: ~220k tokens of the tiny model, ~23k of SmolLM2-135M
+CPU_KV_CACHE_GIB = 1.0  # the vllm backend's KV cache on a CPU (its capacity in tokens: docs/measurements.md)
 
 
 def make_backend(cfg: TrainConfig, model, tokenizer, base_source: str, out_dir: Path):

@@ -1,8 +1,8 @@
 """Batched multi-turn rollouts: G tasks x N rollouts in lock step, every live env answered by one batched model call.
 
-The result is a flat :class:`~gigpo.policy.step_batch.StepBatch`, one row per environment step in the order of ``GroupRunner.records``
-(trajectories interleaved, each in time order), holding what the advantage functions need (group, trajectory,
-reward, anchor) and what the update needs (the exact prompt and response token ids).
+The result is a flat :class:`~gigpo.policy.step_batch.StepBatch`, one row per environment step in the order of
+``GroupRunner.records`` (trajectories interleaved, each in time order), holding what the advantage functions need
+(group, trajectory, reward, anchor) and what the update needs (the exact prompt and response token ids).
 """
 from __future__ import annotations
 

@@ -4,9 +4,8 @@ glibc serves an allocation below its mmap threshold from the heap, and a freed h
 until the blocks above it are freed too. The threshold also moves: freeing an mmapped block raises it to that
 block's size (up to 32 MiB), so after the first large tensor is freed, every later activation of a few MiB lands in
 the heap. Choice scoring frees and allocates such tensors in a different order in every pass, so the heap fragments
-and the process's RSS climbs far above what is live: one SmolLM2-135M update call on 4 household steps peaks at
-4.07 GiB by default and 1.41 GiB with a fixed 64 KiB threshold, at ~1.5x the seconds, since every large tensor
-then costs fresh zeroed pages (``benchmarks/choice_scoring.py``; docs/training.md). Setting the threshold with
+and the process's RSS climbs far above what is live. A fixed threshold keeps the RSS near what is live, at the cost
+of fresh zeroed pages for every large tensor (the figures: docs/measurements.md). Setting the threshold with
 ``mallopt`` also switches the moving threshold off; ``MALLOC_MMAP_THRESHOLD_`` in the environment does the same
 before start-up.
 """
