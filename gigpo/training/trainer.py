@@ -222,7 +222,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         cfg = dataclasses.replace(cfg, fsdp=True)
     writer = RunWriter.open(cfg, dist, resume=resume, overwrite=overwrite)
     groups = shard_groups(cfg.num_groups, dist.world_size, dist.rank)  # this rank's task groups (global indices)
-    with dist.main_first():  # rank 0 warm-starts and saves first; the other ranks then load its weights
+    with dist.main_first(cfg.warm_start_steps > 0):  # rank 0 warm-starts and saves; the others load its weights
         model, tokenizer, reference, base_source = build_policy(cfg, writer.out_dir, dist.device)
     model, reference = shard_policy(model, reference, dist)
     layout = {"world_size": dist.world_size, "groups_per_rank": groups_per_rank(cfg.num_groups, dist.world_size),

@@ -126,12 +126,13 @@ class Distributed:
         return value
 
     @contextlib.contextmanager
-    def main_first(self):
-        """Rank 0 runs the body first (e.g. a warm start it saves), then the other ranks (which load what it saved)."""
-        if not self.is_main:
+    def main_first(self, needed: bool = True):
+        """Rank 0 runs the body first (e.g. a warm start it saves), then the other ranks (which load what it saved);
+        ``needed`` False: every rank at once."""
+        if needed and not self.is_main:
             self.barrier()
         yield
-        if self.is_main:
+        if needed and self.is_main:
             self.barrier()
 
     def all_gather_object(self, obj) -> list:
