@@ -415,10 +415,3 @@ def test_seq_mean_token_mean_update_steps_on_the_gradient_of_a_plain_restatement
     opt = GradRecorder(params, lr=0.0)
     policy_update(model, None, batch, advantages, UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
     assert all(close(g, e) for g, e in zip(opt.grads[0], expected))
-
-
-def test_an_unknown_batching_is_a_clear_error(tiny):
-    model, tok = tiny
-    with pytest.raises(ValueError, match="batching must be one of"):
-        policy_update(model, None, free_batch(tok), torch.zeros(3), UpdateSettings.of(TrainConfig(action_mode="free")),
-                      torch.optim.SGD(model.parameters(), lr=0.0), pad_id=tok.pad_token_id, batching="packed")
