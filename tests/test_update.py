@@ -223,7 +223,8 @@ def test_micro_batch_size_leaves_weights_and_metrics_unchanged():
                           entropy_coef=0.01, lr=1e-2)
         opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
         torch.manual_seed(0)
-        stats = policy_update(model, None, batch, torch.tensor([1.0, -0.5, 0.25]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
+        stats = policy_update(model, None, batch, torch.tensor([1.0, -0.5, 0.25]), UpdateSettings.of(cfg), opt,
+                              pad_id=tok.pad_token_id)
         results.append(([p.detach().clone() for p in model.parameters() if p.requires_grad], stats))
     (w1, s1), *others = results
     assert any(not torch.equal(a, b) for a, b in zip(w1, [p for p in base.parameters() if p.requires_grad]))
@@ -264,10 +265,12 @@ def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_ste
     start = [p.detach().clone() for p in trainable]
     opt = torch.optim.AdamW(trainable, lr=1e-2)
     with pytest.raises(FloatingPointError, match="non-finite loss"):
-        policy_update(model, None, batch, torch.tensor([1.0, float("nan")]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
+        policy_update(model, None, batch, torch.tensor([1.0, float("nan")]), UpdateSettings.of(cfg), opt,
+                      pad_id=tok.pad_token_id)
     hook = trainable[0].register_hook(lambda g: g * float("nan"))  # a finite loss whose gradient is not
     with pytest.raises(FloatingPointError, match="non-finite gradient"):
-        policy_update(model, None, batch, torch.tensor([1.0, -1.0]), UpdateSettings.of(cfg), opt, pad_id=tok.pad_token_id)
+        policy_update(model, None, batch, torch.tensor([1.0, -1.0]), UpdateSettings.of(cfg), opt,
+                      pad_id=tok.pad_token_id)
     hook.remove()
     assert all(torch.equal(p, s) for p, s in zip(trainable, start))  # no step was taken
 
@@ -393,11 +396,12 @@ def test_no_forward_pass_the_loss_does_not_need(monkeypatch):
     assert sum(len(r) for r in scored["no_grad"]) == 4
     assert sorted(r for rows in scored["grad"] for r in rows) == list(range(8))
     scored = {"no_grad": [], "grad": []}
-    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg.replace(minibatch_size=None)), opt, pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg.replace(minibatch_size=None)), opt,
+                  pad_id=tok.pad_token_id)
     assert scored["no_grad"] == []  # one epoch, one minibatch, no KL: the gradient pass is the only one
     scored = {"no_grad": [], "grad": []}
-    policy_update(model, None, batch, torch.ones(8), UpdateSettings.of(cfg.replace(minibatch_size=None, kl_coef=0.01)), opt,
-                  pad_id=tok.pad_token_id)
+    policy_update(model, None, batch, torch.ones(8),
+                  UpdateSettings.of(cfg.replace(minibatch_size=None, kl_coef=0.01)), opt, pad_id=tok.pad_token_id)
     assert sum(len(r) for r in scored["no_grad"]) == 8  # the reference pass, once per row
 
 

@@ -141,7 +141,7 @@ def check_tree(root: Path, packages: Iterable[str]) -> list[str]:
     return problems
 
 
-# --- the checker on tiny packages written here -------------------------------------------------------------------------
+# --- the checker on tiny packages written here ------------------------------------------------------------------
 def write_package(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = root / rel
