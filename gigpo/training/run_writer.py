@@ -12,6 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
+from tqdm.auto import trange
+
 from gigpo.run_files.durable_files import write_text_atomic
 from gigpo.run_files.metrics import METRICS_FILE, append_metrics, read_metrics, write_metrics
 from gigpo.run_files.run_folder import CONFIG_FILE, RUN_ENTRIES, RUN_MARKER
@@ -92,6 +94,12 @@ class RunWriter:
                                           run_name=self.cfg.run_name, config=self.cfg.to_dict(),
                                           resume=self.resume, start=start)
         return history
+
+    def progress(self, start: int):
+        """The iterations from ``start`` on, with a progress bar on rank 0 when ``cfg.progress`` asks for one."""
+        cfg = self.cfg
+        return trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", initial=start,
+                      total=cfg.iterations, disable=not (cfg.progress and self.dist.is_main))
 
     def log(self, row: dict) -> None:
         """One iteration's row into ``metrics.jsonl`` (durable) and the trackers; every rank holds the same row."""

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import trange
 
 from envs import GroupRunner
 from gigpo.estimators import registry
@@ -236,8 +235,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
     horizon = writer.lr_horizon()
     history = writer.start(start)
 
-    bar = trange(start, cfg.iterations, desc=f"{cfg.estimator} on {cfg.env}", initial=start, total=cfg.iterations,
-                 disable=not (cfg.progress and dist.is_main))
+    bar = writer.progress(start)
     synced = None  # the policy version the backend holds (None: not synced by this process yet)
     for iteration in bar:
         t_start = time.perf_counter()
