@@ -44,6 +44,7 @@ from gigpo.training.rank_metrics import (  # noqa: F401 (advantage_metrics, eval
 from gigpo.training.rollouts.dynamic_sampling import sample_update_batch
 from gigpo.training.rollouts.policy_backends import HFBackend, VLLMBackend
 from gigpo.training.rollouts.rollout import StepBatch, collect_rollouts
+from gigpo.training.run_overwrite import remove_run_entries
 from gigpo.training.seeds import seed_global_rngs, stream_seed, torch_generator
 from gigpo.training.systems import sharding
 from gigpo.training.systems.distributed import Distributed, groups_per_rank, shard_groups
@@ -164,14 +165,11 @@ def _prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: bo
             raise ValueError(f"overwrite: {str(out_dir)!r} has no {RUN_MARKER} marker, so it does not hold a gigpo "
                              f"run (or holds one of a version before the marker); refusing to delete "
                              f"{', '.join(present)} there. Delete them yourself or choose another output_dir")
-        import shutil
-        for name in present:
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        remove_run_entries(out_dir, RUN_ENTRIES)  # checks every entry first; unlinks links, never follows them
     elif resume:
-        ckpt = latest_checkpoint(out_dir)
-    if ckpt is not None:
-        saved = read_state(ckpt)["config"]
+        ckpt = latest_checkpoint(out_dir, set_aside_damaged=True)
+    if ckpt is not None:  # a field added since the checkpoint was written holds its default there
+        saved = {**json.loads(TrainConfig().to_json()), **read_state(ckpt)["config"]}
         now = json.loads(cfg.to_json())  # the serialised form the checkpoint holds: a tuple option is a list there
         differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
         if differ:

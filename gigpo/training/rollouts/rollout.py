@@ -23,6 +23,7 @@ class StepBatch:
     traj_ids: list[int] = field(default_factory=list)
     anchors: list[Hashable] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)  # env reward minus the invalid-action penalty
+    env_rewards: list[float] = field(default_factory=list)  # the env's reward alone (the outcome filter's)
     valid: list[bool] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)  # what the env received
@@ -100,6 +101,7 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
             valid = rec.valid and well_formed[k]
             batch.valid.append(valid)
             batch.rewards.append(rec.reward - (0.0 if valid else invalid_penalty))
+            batch.env_rewards.append(rec.reward)
             batch.observations.append(obs)
             batch.actions.append(action)
             batch.replies.append(reply)
