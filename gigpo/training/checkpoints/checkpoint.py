@@ -72,10 +72,19 @@ def _pause(window: str) -> None:
         time.sleep(float(spec[window]))
 
 
-def write_manifest(folder: Path) -> None:
-    """sha256 of every checkpoint file present, fsynced; written last, so its presence means the rest is complete."""
+def write_manifest(folder: Path, *, in_place: bool = False) -> None:
+    """sha256 of every checkpoint file present, fsynced; written last, so its presence means the rest is complete.
+
+    ``in_place``: the folder is already a checkpoint's (a conversion), so the manifest is written atomically (a
+    temporary file renamed); a save writes it into a temporary folder that is itself renamed into place."""
     sums = {name: sha256_of(folder / name) for name in FILES if (folder / name).exists()}
-    write_text_atomic(folder / MANIFEST, json.dumps({"sha256": sums}, indent=2))  # fsyncs it and the folder
+    text = json.dumps({"sha256": sums}, indent=2)
+    if in_place:
+        write_text_atomic(folder / MANIFEST, text)  # fsyncs it and the folder
+        return
+    (folder / MANIFEST).write_text(text)
+    fsync_file(folder / MANIFEST)
+    fsync_dir(folder)
 
 
 def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimizer, config: dict,
