@@ -35,8 +35,8 @@ class Corridor:
 envs.register("corridor", Corridor, overwrite=True)
 
 # the tests' run: 2 tasks x 2 rollouts of at most 4 steps, LoRA rank 2 on the tiny model, no evaluation
-TINY_RUN = dict(env="corridor", num_groups=2, group_size=2, max_steps=4, eval_tasks=1, eval_every=0, progress=False,
-                micro_batch_size=8, lr=5e-3, lora_rank=2)
+TINY_RUN = {"env": "corridor", "num_groups": 2, "group_size": 2, "max_steps": 4, "eval_tasks": 1, "eval_every": 0,
+            "progress": False, "micro_batch_size": 8, "lr": 5e-3, "lora_rank": 2}
 
 
 def train_flags(**overrides) -> list[str]:

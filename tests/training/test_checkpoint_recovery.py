@@ -21,11 +21,19 @@ from safetensors.torch import load_file, save_file
 import gigpo.training.checkpoints.checkpoint_convert as convert_module
 from gigpo.__main__ import main
 from gigpo.notebook.metrics_io import read_metrics
-from gigpo.training.checkpoints.checkpoint import (MANIFEST, checkpoint_problem, is_legacy, latest_checkpoint,
-                                                  list_checkpoints, load_checkpoint, read_state, save_checkpoint,
-                                                  write_manifest)
+from gigpo.training.checkpoints.checkpoint import (
+    MANIFEST,
+    checkpoint_problem,
+    is_legacy,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    read_state,
+    save_checkpoint,
+    write_manifest,
+)
 from gigpo.training.checkpoints.checkpoint_convert import convert_checkpoints
-from gigpo.training.checkpoints.state_files import load_state, save_state
+from gigpo.training.checkpoints.state_files import load_state
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
 from tests.support.tiny_runs import TINY_RUN, cli_train
