@@ -60,7 +60,7 @@ def convert_one(folder: Path, trust_pickle: bool = False) -> None:
     save_state(rng, folder / "rng.safetensors")
     for name in FILES:
         fsync_file(folder / name)
-    write_manifest(folder, in_place=True)  # atomic: from here on the folder is a current checkpoint; the pickles go last
+    write_manifest(folder, in_place=True)  # atomic: from here on the folder is a current checkpoint
     for name in LEGACY_FILES:
         (folder / name).unlink(missing_ok=True)
     fsync_dir(folder)
