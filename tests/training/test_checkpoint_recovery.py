@@ -46,6 +46,7 @@ def names(run: Path) -> list[str]:
 
 
 # --- 1. a fallback keeps what the resumed run writes ----------------------------------------------------------------
+@pytest.mark.slow  # three CLI runs, ~20 s (the pruning rule alone: the next test)
 def test_after_a_fallback_the_resumed_runs_checkpoints_are_kept_and_the_damaged_one_is_set_aside(tmp_path):
     run = tmp_path / "run"
     assert cli_train(run, iterations=4, checkpoint_every=2, keep_checkpoints=2) == 0
