@@ -7,7 +7,9 @@ rollouts all got the same reward and roll out more groups until the batch is ful
 times. For GRPO such a group has A = 0 on every row, so it only dilutes the batch. For GiGPO it does not: in an
 all-won group A_E is 0 but A_S still prefers the rollouts that reached the goal sooner. Hence two filters:
 
-- ``outcome`` (DAPO / verl-agent): keep a group iff its episode returns are not all equal;
+- ``outcome`` (DAPO / verl-agent): keep a group iff its episode returns are not all equal. The returns are the
+  environment's, before the trainer's invalid-action penalty, as DAPO's and verl-agent's filters compare them: an
+  all-lost group whose rollouts differ only in how many malformed replies they sent carries no outcome signal;
 - ``advantage``: keep a group iff some row has a non-zero advantage under the run's estimator (for GRPO and RLOO
   the same groups as ``outcome``; for GiGPO it also keeps all-won groups with A_S != 0).
 """
@@ -26,9 +28,9 @@ def passing_groups(mode: str, group_ids, traj_ids, rewards, advantages=None, *, 
                    tol: float = ZERO) -> torch.Tensor:
     """Per group ``0..num_groups-1``: does it pass filter ``mode``? (bool tensor; ``none`` passes every group).
 
-    ``group_ids`` must be the dense ints ``0..num_groups-1``; ``rewards`` are the per-step rewards the estimator
-    sees (episode return = their sum over a trajectory, undiscounted); ``advantages`` (``advantage`` mode only) the
-    estimator's per-row advantages.
+    ``group_ids`` must be the dense ints ``0..num_groups-1``; ``rewards`` (``outcome`` mode) are the environment's
+    per-step rewards without penalties (``StepBatch.env_rewards``; episode return = their sum over a trajectory,
+    undiscounted); ``advantages`` (``advantage`` mode only) the estimator's per-row advantages.
     """
     if mode not in FILTER_GROUPS:
         raise ValueError(f"filter_groups must be one of {FILTER_GROUPS}, got {mode!r}")

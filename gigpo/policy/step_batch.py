@@ -14,6 +14,7 @@ class StepBatch:
     traj_ids: list[int] = field(default_factory=list)
     anchors: list[Hashable] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)  # env reward minus the invalid-action penalty
+    env_rewards: list[float] = field(default_factory=list)  # the env's reward alone (the outcome filter's)
     valid: list[bool] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)  # what the env received

@@ -123,7 +123,7 @@ def refill_update_batch(cfg: TrainConfig, iteration: int, dist: Distributed, gro
         tokens += sum(map(len, batch.prompt_ids)) + sum(map(len, replies))
         played.append((batch, trajectory_outcomes(runner)))
         adv, episode_adv, step_adv = split_of(batch)
-        judged = {mode: passing_groups(mode, batch.group_ids, batch.traj_ids, batch.rewards, adv,
+        judged = {mode: passing_groups(mode, batch.group_ids, batch.traj_ids, batch.env_rewards, adv,
                                        num_groups=len(groups)) for mode in ("outcome", "advantage")}
         if b == 0:
             first_pass = {f"groups_with_{name}": int(judged[mode].sum())

@@ -9,13 +9,13 @@ other ranks take part only in the collective steps (an FSDP model's weights are 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from tqdm.auto import trange
 
 from gigpo.run_files.durable_files import write_text_atomic
 from gigpo.run_files.metrics import METRICS_FILE, append_metrics, read_metrics, write_metrics
+from gigpo.run_files.run_overwrite import remove_run_entries
 from gigpo.run_files.run_folder import CONFIG_FILE, RUN_ENTRIES, RUN_MARKER
 from gigpo.tracking import TrackingSession, open_tracking
 from gigpo.tracking.curves import training_curves_png
@@ -41,13 +41,11 @@ def prepare_output(cfg: TrainConfig, out_dir: Path, resume: bool, overwrite: boo
             raise ValueError(f"overwrite: {str(out_dir)!r} has no {RUN_MARKER} marker, so it does not hold a gigpo "
                              f"run (or holds one of a version before the marker); refusing to delete "
                              f"{', '.join(present)} there. Delete them yourself or choose another output_dir")
-        for name in present:
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        remove_run_entries(out_dir, RUN_ENTRIES)  # checks every entry first; unlinks links, never follows them
     elif resume:
-        ckpt = latest_checkpoint(out_dir)
-    if ckpt is not None:
-        saved = read_state(ckpt)["config"]
+        ckpt = latest_checkpoint(out_dir, set_aside_damaged=True)
+    if ckpt is not None:  # a field added since the checkpoint was written holds its default there
+        saved = {**json.loads(TrainConfig().to_json()), **read_state(ckpt)["config"]}
         now = json.loads(cfg.to_json())  # the serialised form the checkpoint holds: a tuple option is a list there
         differ = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
         if differ:

@@ -8,10 +8,12 @@ under full fine-tuning), ``optimizer.safetensors`` and ``rng.safetensors`` (tens
 
 Durability: a checkpoint is written to a temporary folder, every file and the folder are fsynced, then it is renamed
 into place and the parent folder fsynced, and only then are older checkpoints pruned (renamed away first, so a prune
-cut short never leaves a half-deleted ``iter_*``). Resume verifies the manifest and falls back to the newest intact
-checkpoint, warning about each one it skipped (a crash of the host can still leave a damaged file behind on a
-filesystem or disk that does not honour fsync). Checkpoints of earlier versions (``optimizer.pt``, ``rng.pt``) are
-refused with the one-off command that converts them (``checkpoint_convert.py``).
+cut short never leaves a half-deleted ``iter_*``). Pruning keeps the checkpoint just written and the ``keep - 1``
+newest before it. Resume verifies every file (checksum, and that it holds what loading reads) and falls back to the
+newest intact checkpoint, warning about each one it skipped and renaming it ``damaged_iter_*``, so it is neither
+resumed nor counted again (a crash of the host can still leave a damaged file behind on a filesystem or disk that
+does not honour fsync; a run folder from someone else can hold anything). Checkpoints of earlier versions
+(``optimizer.pt``, ``rng.pt``) are refused with the one-off command that converts them (``checkpoint_convert.py``).
 """
 from __future__ import annotations
 
@@ -25,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from gigpo.training.systems import sharding
-from gigpo.run_files.durable_files import fsync_dir, fsync_file, sha256_of
+from gigpo.run_files.durable_files import fsync_dir, fsync_file, sha256_of, write_text_atomic
 from gigpo.training.systems.models import load_trainable_state_dict, trainable_state_dict
-from gigpo.training.checkpoints.state_files import load_state, save_state
+from gigpo.training.checkpoints.state_files import load_state, save_state, state_file_problem
 
 FILES = ("trainable.safetensors", "optimizer.safetensors", "rng.safetensors", "state.json")
 MANIFEST = "manifest.json"
@@ -70,10 +72,17 @@ def _pause(window: str) -> None:
         time.sleep(float(spec[window]))
 
 
-def write_manifest(folder: Path) -> None:
-    """sha256 of every checkpoint file present, fsynced; written last, so its presence means the rest is complete."""
+def write_manifest(folder: Path, *, in_place: bool = False) -> None:
+    """sha256 of every checkpoint file present, fsynced; written last, so its presence means the rest is complete.
+
+    ``in_place``: the folder is already a checkpoint's (a conversion), so the manifest is written atomically (a
+    temporary file renamed); a save writes it into a temporary folder that is itself renamed into place."""
     sums = {name: sha256_of(folder / name) for name in FILES if (folder / name).exists()}
-    (folder / MANIFEST).write_text(json.dumps({"sha256": sums}, indent=2))
+    text = json.dumps({"sha256": sums}, indent=2)
+    if in_place:
+        write_text_atomic(folder / MANIFEST, text)  # fsyncs it and the folder
+        return
+    (folder / MANIFEST).write_text(text)
     fsync_file(folder / MANIFEST)
     fsync_dir(folder)
 
@@ -108,8 +117,17 @@ def save_checkpoint(output_dir: str | Path, iterations_done: int, model, optimiz
         os.replace(final, root / f".trash_{final.name}")
     os.replace(tmp, final)
     fsync_dir(root)  # the new checkpoint is durable before any older one goes
-    _prune(root, list_checkpoints(output_dir)[:-keep])
+    _prune(root, prunable(list_checkpoints(output_dir), final, keep))
     return final
+
+
+def prunable(checkpoints: list[Path], written: Path, keep: int) -> list[Path]:
+    """What pruning removes after ``written`` was saved: every checkpoint but ``written`` and the ``keep - 1``
+    newest older than it. One named after a later iteration (left by a run that resumed from an earlier one) is
+    removed, never kept in place of ``written``."""
+    older = [p for p in checkpoints if p.name < written.name]
+    kept = {written, *older[len(older) - (keep - 1):]}
+    return [p for p in checkpoints if p not in kept]
 
 
 def _prune(root: Path, old: list[Path]) -> None:
@@ -143,29 +161,73 @@ def legacy_message(path: str | Path) -> str:
 
 
 def checkpoint_problem(path: str | Path) -> str | None:
-    """What is wrong with the checkpoint at ``path`` (a missing or damaged file), or ``None`` if it is intact."""
+    """What is wrong with the checkpoint at ``path`` (a missing, damaged or malformed file, named), or ``None`` if
+    it is intact: every file matches the manifest's checksum and holds what :func:`load_checkpoint` reads."""
     path = Path(path)
     try:
         sums = json.loads((path / MANIFEST).read_text())["sha256"]
     except FileNotFoundError:
         return f"no {MANIFEST} (incomplete)"
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return f"{MANIFEST} is unreadable ({type(exc).__name__})"
+    if not isinstance(sums, dict):
+        return f"{MANIFEST}: its sha256 entry is a {type(sums).__name__}, not a table of file names"
     for name in FILES:
         if name not in sums:
             return f"{MANIFEST} does not list {name}"
+        if not isinstance(sums[name], str):
+            return f"{MANIFEST}: the sha256 of {name} is a {type(sums[name]).__name__}, not a hex digest"
         if not (path / name).exists():
             return f"{name} is missing"
         if sha256_of(path / name) != sums[name]:
             return f"{name} does not match its checksum (truncated or corrupted)"
+    for name in ("optimizer.safetensors", "rng.safetensors"):
+        problem = state_file_problem(path / name)
+        if problem is not None:
+            return problem
+    try:
+        with safe_open(str(path / "trainable.safetensors"), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as exc:
+        return f"{path / 'trainable.safetensors'} is not a readable safetensors file ({exc})"
+    return _state_json_problem(path / "state.json")
+
+
+def _state_json_problem(file: Path) -> str | None:
+    try:
+        state = json.loads(file.read_text())
+    except (ValueError, RecursionError) as exc:
+        return f"{file} is not valid JSON ({type(exc).__name__})"
+    if not isinstance(state, dict):
+        return f"{file} holds a {type(state).__name__}, not an object"
+    done, horizon = state.get("iterations_done"), state.get("lr_horizon")
+    if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+        return f"{file}: iterations_done is {done!r}, not an int >= 0"
+    if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1):
+        return f"{file}: lr_horizon is {horizon!r}, not an int >= 1 or null"
+    if not isinstance(state.get("config"), dict):
+        return f"{file}: config is {type(state.get('config')).__name__}, not an object"
     return None
 
 
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
+def set_aside(path: Path) -> Path:
+    """Rename a damaged checkpoint to ``damaged_iter_*`` (a free name), so it is neither resumed nor counted by
+    :func:`list_checkpoints` (hence never kept by pruning), but stays for the user to inspect."""
+    target, k = path.with_name(f"damaged_{path.name}"), 1
+    while target.exists():
+        target, k = path.with_name(f"damaged_{path.name}.{k}"), k + 1
+    os.replace(path, target)
+    fsync_dir(path.parent)
+    return target
+
+
+def latest_checkpoint(output_dir: str | Path, *, set_aside_damaged: bool = False) -> Path | None:
     """The newest intact checkpoint; each newer damaged one is skipped with a warning that names it and why.
 
+    ``set_aside_damaged`` (the trainer's resume): when it falls back, the damaged checkpoints it skipped are renamed
+    by :func:`set_aside` (the warning names where), so the resumed run's own checkpoints and pruning never meet them.
     Raises ``ValueError`` for a checkpoint of an earlier version (with the command that converts it) and when there
-    are checkpoints but none is intact."""
+    are checkpoints but none is intact (then nothing is renamed)."""
     skipped = []
     for path in reversed(list_checkpoints(output_dir)):
         if is_legacy(path):
@@ -173,12 +235,15 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
         problem = checkpoint_problem(path)
         if problem is None:
             if skipped:
-                warnings.warn(f"resuming from {path.name}, the newest intact checkpoint; skipped "
-                              + "; ".join(skipped), stacklevel=2)
+                notes = [f"{p} ({why})" + (f", moved to {set_aside(p).name}" if set_aside_damaged else "")
+                         for p, why in skipped]
+                warnings.warn(f"resuming from {path.name}, the newest intact checkpoint; skipped " + "; ".join(notes),
+                              stacklevel=2)
             return path
-        skipped.append(f"{path} ({problem})")
+        skipped.append((path, problem))
     if skipped:
-        raise ValueError(f"no intact checkpoint in {str(checkpoint_dir(output_dir))!r}: " + "; ".join(skipped)
+        raise ValueError(f"no intact checkpoint in {str(checkpoint_dir(output_dir))!r}: "
+                         + "; ".join(f"{p} ({why})" for p, why in skipped)
                          + ". Start over with --overwrite or choose another output_dir")
     return None
 

@@ -55,34 +55,92 @@ def save_state(tree: Any, path: str | Path) -> None:
     save_file(tensors, str(path), metadata={"gigpo_state": structure})
 
 
+MAX_DEPTH = 64  # nesting a state structure may have (an optimizer's state_dict needs 5); deeper is a crafted file
+
+
+def _decode(path, value, tensors, depth=0):
+    """The structure's JSON value as Python, with the tensors it names; ``ValueError`` naming ``path`` for anything
+    :func:`save_state` does not write (so a crafted file is reported as damage, never a ``TypeError``)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path}: its state structure is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, list):
+        return [_decode(path, v, tensors, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and next(iter(value)) in _TAGS:
+        (tag, inner), = value.items()
+        if tag in ("__tensor__", "__ndarray__"):
+            if not isinstance(inner, str) or inner not in tensors:
+                raise ValueError(f"{path}: the structure names tensor {inner!r}, which the file does not hold")
+            return tensors[inner] if tag == "__tensor__" else tensors[inner].numpy()
+        if not isinstance(inner, list):
+            raise ValueError(f"{path}: {tag} holds {type(inner).__name__}, not a list")
+        if tag == "__tuple__":
+            return tuple(_decode(path, v, tensors, depth + 1) for v in inner)
+        out = {}
+        for pair in inner:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ValueError(f"{path}: a __dict__ entry is not a [key, value] pair: {pair!r:.80}")
+            key = _decode(path, pair[0], tensors, depth + 1)
+            if not _hashable(key):
+                raise ValueError(f"{path}: a __dict__ key is a {type(key).__name__}, which cannot key a dict")
+            out[key] = _decode(path, pair[1], tensors, depth + 1)
+        return out
+    return {k: _decode(path, v, tensors, depth + 1) for k, v in value.items()}
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _structure(path, metadata: dict) -> Any:
+    if "gigpo_state" not in metadata:
+        raise ValueError(f"{path} holds no gigpo state structure (metadata key 'gigpo_state' missing)")
+    try:
+        return json.loads(metadata["gigpo_state"])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: its state structure is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError(f"{path}: its state structure is nested too deeply to parse") from exc
+
+
 def load_state(path: str | Path) -> Any:
-    """Inverse of :func:`save_state`; a file that is not one (e.g. a pickle) raises ``ValueError`` naming it."""
+    """Inverse of :func:`save_state`; a file that is not one (e.g. a pickle, or a structure it does not write) raises
+    ``ValueError`` naming it."""
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
             tensors = {name: f.get_tensor(name) for name in f.keys()}
     except (SafetensorError, OSError) as exc:
         raise ValueError(f"{path} is not a readable safetensors state file: {exc}") from exc
-    if "gigpo_state" not in metadata:
-        raise ValueError(f"{path} holds no gigpo state structure (metadata key 'gigpo_state' missing)")
+    return _decode(path, _structure(path, metadata), tensors)
 
-    def decode(value):
-        if isinstance(value, list):
-            return [decode(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1 and next(iter(value)) in _TAGS:
-            (tag, inner), = value.items()
-            if tag == "__tuple__":
-                return tuple(decode(v) for v in inner)
-            if tag == "__dict__":
-                return {decode(k): decode(v) for k, v in inner}
-            if inner not in tensors:
-                raise ValueError(f"{path}: the structure names tensor {inner!r}, which the file does not hold")
-            return tensors[inner] if tag == "__tensor__" else tensors[inner].numpy()
-        return {k: decode(v) for k, v in value.items()}
 
+def state_file_problem(path: str | Path) -> str | None:
+    """Why :func:`load_state` would refuse ``path`` (a message naming it), or None; reads the file's header only: the
+    structure is checked against the tensor names, no tensor data is read."""
     try:
-        return decode(json.loads(metadata["gigpo_state"]))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: its state structure is not valid JSON: {exc}") from exc
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            names = {name: _NamedOnly(name) for name in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        return f"{path} is not a readable safetensors state file ({exc})"
+    try:
+        _decode(path, _structure(path, metadata), names)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class _NamedOnly:
+    """Stands in for a tensor while a structure is checked (``.numpy()`` for ``__ndarray__`` entries)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def numpy(self):
+        return self

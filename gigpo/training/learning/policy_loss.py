@@ -13,8 +13,11 @@ rows and ``N = sum_i n_i``:
 - ``seq-mean-token-sum``: ``sum_i (sum_t L) / B``;
 - ``seq-mean-token-mean``: ``sum_i (sum_t L / n_i) / B``;
 - ``seq-mean-token-sum-norm`` (Dr. GRPO): ``sum_i (sum_t L / C) / B`` with a constant ``C`` (verl: the padded
-  response length; here the caller's ``norm_units``, the update passes ``max_new_tokens``). Older verl releases
-  left out the ``/ B`` of this mode and aggregated per micro-batch.
+  response length; here the caller's ``norm_units``, the update passes ``max_new_tokens``). verl's ``agg_loss``
+  divides a micro-batch's token sum by ``C`` alone, and its actor weights each of the ``B / b`` micro-batches of
+  ``b`` rows by ``b / B`` (gradient accumulation), so its minibatch loss is ``sum_i (sum_t L / C) * b / B``:
+  ``b`` times this one, growing with the micro-batch size where this one does not (under Adam the factor reaches
+  the step only through gradient clipping and Adam's eps).
 
 Every mode is a weighted sum of units (:func:`unit_weights`), so passing the whole batch's ``N`` and ``B`` to each
 micro-batch makes the micro-batches' losses add up to the batch's exactly. The clip may be asymmetric (DAPO's

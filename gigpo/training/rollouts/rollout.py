@@ -72,6 +72,7 @@ def collect_rollouts(backend, runner: GroupRunner, task_seeds: list[int], *, mod
             valid = rec.valid and well_formed[k]
             batch.valid.append(valid)
             batch.rewards.append(rec.reward - (0.0 if valid else invalid_penalty))
+            batch.env_rewards.append(rec.reward)
             batch.observations.append(obs)
             batch.actions.append(action)
             batch.replies.append(reply)
