@@ -18,7 +18,8 @@ per row, and training on it moves the policy.
 5. ``env_layout``: the environments of a batch are reset task-major while their group ids are written
    rollout-major (verl-agent #82): the members of a "group" start from different tasks.
 
-``BUGGY`` maps each exercise name (the function to fix) to its buggy version; ``BUG_OF`` gives its bug class.
+``returns_to_go``, ``normalise_within`` and ``episode_advantages`` are correct helpers the trainer functions share
+(the unit shows them too). ``BUGGY`` maps each exercise name (the function to fix) to its buggy version; ``BUG_OF`` gives its bug class.
 """
 from __future__ import annotations
 
@@ -45,27 +46,8 @@ def outcome_advantages(task_ids, traj_ids, rewards, eps=1e-6):
     return out
 
 
-def step_token_advantages(group_ids, traj_ids, rewards, response_mask, eps=1e-6):
-    """Step-wise training: one row per turn; the outcome advantage of its trajectory on each of its response
-    tokens. ``response_mask`` is (rows, tokens), 1 on the row's own response tokens."""
-    mask = torch.as_tensor(response_mask, dtype=torch.float64)
-    trajs = list(dict.fromkeys(traj_ids))
-    traj_index = torch.tensor([trajs.index(t) for t in traj_ids])
-    last_row = {t: i for i, t in enumerate(traj_ids)}  # rows of a trajectory are in time order
-    score = defaultdict(float)
-    for traj, r in zip(traj_ids, rewards):
-        score[traj] += r
-    group_of = {t: g for g, t in zip(group_ids, traj_ids)}
-    adv = []
-    for t in trajs:
-        xs = [score[u] for u in trajs if group_of[u] == group_of[t]]
-        adv.append(0.0 if len(xs) < 2 else (score[t] - statistics.mean(xs)) / (statistics.stdev(xs) + eps))
-    # the estimator sees the last step of each trajectory: scalar advantage times that step's response mask
-    last_step_advantages = torch.tensor(adv, dtype=torch.float64)[:, None] * mask[[last_row[t] for t in trajs]]
-    return last_step_advantages[traj_index]  # every step of the trajectory takes it over
-
-
-def _returns(traj_ids, rewards, gamma):
+def returns_to_go(traj_ids, rewards, gamma):
+    """``R_t = r_t + gamma R_(t+1)`` within each trajectory (rows of a trajectory in time order, interleaved)."""
     out, running = [0.0] * len(rewards), {}
     for i in reversed(range(len(rewards))):
         running[traj_ids[i]] = rewards[i] + gamma * running.get(traj_ids[i], 0.0)
@@ -73,7 +55,8 @@ def _returns(traj_ids, rewards, gamma):
     return out
 
 
-def _normalise(values, keys, eps):
+def normalise_within(values, keys, eps):
+    """``(v - mean) / (std + eps)`` over the values of equal key (sample std); a key with one value gets 0."""
     members = defaultdict(list)
     for k, v in zip(keys, values):
         members[k].append(v)
@@ -81,26 +64,41 @@ def _normalise(values, keys, eps):
             for k, v in zip(keys, values)]
 
 
-def _episode_advantages(group_ids, traj_ids, rewards, eps):
+def episode_advantages(group_ids, traj_ids, rewards, eps):
+    """A_E (Eq. 3) of every row: its trajectory's return normalised over the trajectories of its task group."""
     score, group_of = defaultdict(float), {}
     for g, t, r in zip(group_ids, traj_ids, rewards):
         score[t] += r
         group_of[t] = g
     trajs = list(score)
-    per_traj = dict(zip(trajs, _normalise([score[t] for t in trajs], [group_of[t] for t in trajs], eps)))
+    per_traj = dict(zip(trajs, normalise_within([score[t] for t in trajs], [group_of[t] for t in trajs], eps)))
     return [per_traj[t] for t in traj_ids]
+
+
+def step_token_advantages(group_ids, traj_ids, rewards, response_mask, eps=1e-6):
+    """Step-wise training: one row per turn; the outcome advantage of its trajectory on each of its response
+    tokens. ``response_mask`` is (rows, tokens), 1 on the row's own response tokens."""
+    mask = torch.as_tensor(response_mask, dtype=torch.float64)
+    adv = episode_advantages(group_ids, traj_ids, rewards, eps)  # one value per row, equal within a trajectory
+    trajs = list(dict.fromkeys(traj_ids))
+    traj_index = [trajs.index(t) for t in traj_ids]
+    last_row = {t: i for i, t in enumerate(traj_ids)}  # rows of a trajectory are in time order
+    last = [last_row[t] for t in trajs]
+    # the estimator sees the last step of each trajectory: its scalar advantage times that step's response mask
+    last_step_advantages = torch.tensor([adv[i] for i in last], dtype=torch.float64)[:, None] * mask[last]
+    return last_step_advantages[traj_index]  # every step of the trajectory takes it over
 
 
 def multi_turn_gigpo(group_ids, traj_ids, rewards, anchors, gamma, eps=1e-6):
     """GiGPO's A = A_E + A_S (Eq. 8) for a multi-turn batch; A_S compares the discounted returns of the rows of a
     task group that share a step group."""
-    a_e = _episode_advantages(group_ids, traj_ids, rewards, eps)
+    a_e = episode_advantages(group_ids, traj_ids, rewards, eps)
     turn, seen = [], defaultdict(int)
     for t in traj_ids:  # the turn index of each row inside its trajectory
         turn.append(seen[t])
         seen[t] += 1
     step_group = list(zip(group_ids, turn))  # the k-th turn of every rollout of a task is compared
-    a_s = _normalise(_returns(traj_ids, rewards, gamma), step_group, eps)
+    a_s = normalise_within(returns_to_go(traj_ids, rewards, gamma), step_group, eps)
     return [e + s for e, s in zip(a_e, a_s)]
 
 
@@ -111,8 +109,8 @@ def stepwise_gigpo(group_ids, traj_ids, rewards, anchors, gamma, eps=1e-6):
     for t, r in zip(traj_ids, rewards):
         score[t] += r
     row_reward = [score[t] for t in traj_ids]  # the rows' reward column: the episode's score on every row
-    a_e = _episode_advantages(group_ids, traj_ids, rewards, eps)
-    a_s = _normalise(_returns(traj_ids, row_reward, gamma), list(zip(group_ids, anchors)), eps)
+    a_e = episode_advantages(group_ids, traj_ids, rewards, eps)
+    a_s = normalise_within(returns_to_go(traj_ids, row_reward, gamma), list(zip(group_ids, anchors)), eps)
     return [e + s for e, s in zip(a_e, a_s)]
 
 
