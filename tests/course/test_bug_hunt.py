@@ -250,3 +250,16 @@ def test_gigpo_course_modules_import_without_a_cycle_and_not_inside_functions():
 
     for module in edges:
         visit(module, [])
+
+
+def test_the_book_shows_the_unit_in_both_builds():
+    from book.tools.build import course_units
+    from book.tools.exercises import solution_texts, unit_page
+
+    assert UNIT in course_units()
+    student, instructor = unit_page(UNIT, solutions=False), unit_page(UNIT, solutions=True)
+    assert student.count("::::{exercise}") == instructor.count("::::{solution}") == 16
+    assert "::::{solution}" not in student and "uid = list(traj_ids)" in student  # the buggy code, no fixes
+    secrets = solution_texts(UNIT)
+    assert len(secrets) > 20 and not [s for s in secrets if s in student]
+    assert all(s in instructor for s in secrets)
