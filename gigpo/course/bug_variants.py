@@ -19,7 +19,8 @@ per row, and training on it moves the policy.
    rollout-major (verl-agent #82): the members of a "group" start from different tasks.
 
 ``returns_to_go``, ``normalise_within`` and ``episode_advantages`` are correct helpers the trainer functions share
-(the unit shows them too). ``BUGGY`` maps each exercise name (the function to fix) to its buggy version; ``BUG_OF`` gives its bug class.
+(the unit shows them too). ``BUGGY`` maps each exercise name (the function to fix) to its buggy version;
+``BUG_OF`` gives its bug class.
 """
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def test_a_students_test_is_graded_on_both_versions():
         check_test("discounted_returns", good)
 
 
-# --- issue 36 item 8: reading the result never raises -------------------------------------------------------------------
+# --- reading the result never raises -----------------------------------------------------------------
 def test_a_tuple_of_values_and_their_sum_is_a_failed_check():
     def values_and_total(traj_ids, rewards, gamma):
         out = REFERENCE["discounted_returns"](traj_ids, rewards, gamma)
@@ -131,7 +131,7 @@ def test_other_unreadable_results_are_failed_checks(name, returned):
     assert not result.passed and result.message
 
 
-# --- issue 36 item 9: a wrong answer that matches a known mistake is named ---------------------------------------------
+# --- a wrong answer that matches a known mistake is named --------------------------------------------
 def _std(xs, ddof):
     m = sum(xs) / len(xs)
     return (sum((x - m) ** 2 for x in xs) / (len(xs) - ddof)) ** 0.5
@@ -220,7 +220,7 @@ def test_a_known_mistake_is_named(name, fn, phrase):
     assert f"This matches a known mistake: {phrase}" in result.message, result.message
 
 
-def test_the_first_example_of_the_issue_now_names_the_population_std():
+def test_a_population_std_gets_its_numbers_and_its_name():
     result = check("episode_advantages", episode_ddof0)
     assert "row 0: expected 0.5774, got 0.7071" in result.message and "population std (ddof=0" in result.message
 
@@ -230,7 +230,7 @@ def test_a_wrong_answer_that_matches_no_known_mistake_gets_the_numbers_only():
     assert not result.passed and "known mistake" not in result.message and "expected" in result.message
 
 
-# --- issue 34: no import cycle inside gigpo.course ------------------------------------------------------------------------
+# --- no import cycle inside gigpo.course --------------------------------------------------------------------
 def test_gigpo_course_modules_import_without_a_cycle_and_not_inside_functions():
     folder = ROOT / "gigpo" / "course"
     edges = {}
