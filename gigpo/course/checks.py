@@ -177,9 +177,13 @@ def _known_mistake(name: str, got: Any, case: Case) -> str | None:
 
 
 def _as_tensor(values: Any) -> torch.Tensor:
+    """Numbers as a float64 tensor: a tensor, nested lists (token advantages, layouts) or a list of 0-d tensors."""
     if isinstance(values, torch.Tensor):
         return values.detach().cpu().double()
-    return torch.tensor([float(v) for v in values], dtype=torch.float64)
+    try:
+        return torch.as_tensor(values, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return torch.tensor([float(v) for v in values], dtype=torch.float64)
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:

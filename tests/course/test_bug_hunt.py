@@ -263,3 +263,11 @@ def test_the_book_shows_the_unit_in_both_builds():
     secrets = solution_texts(UNIT)
     assert len(secrets) > 20 and not [s for s in secrets if s in student]
     assert all(s in instructor for s in secrets)
+
+
+def test_the_buggy_broadcast_is_named_when_it_returns_nested_lists():
+    def as_lists(**inputs):
+        return bug_variants.step_token_advantages(**inputs).tolist()
+
+    result = check("step_token_advantages", as_lists)
+    assert "This matches a known mistake: the bug itself (the broadcast uses the last step's mask)" in result.message
