@@ -1,4 +1,4 @@
-"""Implementations of the five course exercises written without the library: plain-Python correct ones (also the
+"""Implementations of the course exercises written without the library: plain-Python correct ones (also the
 independent restatement the library's expected values are cross-checked against) and plausible wrong ones, each a
 mistake students make. The course checks must accept the first and reject every one of the second."""
 from __future__ import annotations
@@ -7,6 +7,8 @@ import math
 from collections import defaultdict
 
 import torch
+
+from gigpo.course.bug_variants import BUGGY
 
 EPS = 1e-6
 
@@ -294,3 +296,103 @@ WRONG = {
     "ppo_clip_loss": [loss_sample_mean, loss_wrong_side_for_negative, loss_max_instead_of_min, loss_ignores_mask,
                       loss_detached, loss_clip_ignored],
 }
+
+
+# --- the bug-hunt fixes (unit 06): correct, plain Python ------------------------------------------------------------
+def outcome_by_task_py(task_ids, traj_ids, rewards, eps=EPS):
+    return episode_py(task_ids, traj_ids, rewards, eps)
+
+
+def tokens_py(group_ids, traj_ids, rewards, response_mask, eps=EPS):
+    per_row = episode_py(group_ids, traj_ids, rewards, eps)
+    return [[a * float(m) for m in row] for a, row in zip(per_row, response_mask)]
+
+
+def gigpo_py(group_ids, traj_ids, rewards, anchors, gamma, eps=EPS):
+    a_e = episode_py(group_ids, traj_ids, rewards, eps)
+    a_s = step_py(group_ids, traj_ids, rewards, anchors, gamma, eps)
+    return [e + s for e, s in zip(a_e, a_s)]
+
+
+def layout_repeat(task_seeds, group_size):
+    return [s for s in task_seeds for _ in range(group_size)], [g for g in range(len(task_seeds))
+                                                                for _ in range(group_size)]
+
+
+def layout_tile_both(task_seeds, group_size):
+    """Correct with the other layout: seeds and group ids both task-major."""
+    n = len(task_seeds) * group_size
+    return [task_seeds[i % len(task_seeds)] for i in range(n)], [f"task{i % len(task_seeds)}" for i in range(n)]
+
+
+CORRECT.update({
+    "outcome_advantages": [outcome_by_task_py],
+    "step_token_advantages": [tokens_py],
+    "multi_turn_gigpo": [gigpo_py],
+    "stepwise_gigpo": [gigpo_py],
+    "env_layout": [layout_repeat, layout_tile_both],
+})
+
+
+# --- the bug-hunt fixes: wrong ----------------------------------------------------------------------------------------
+def outcome_raw_singletons(task_ids, traj_ids, rewards, eps=EPS):
+    """Grouped by task, but keeps verl's mean 0 / std 1 for a task with one rollout."""
+    total, task_of = defaultdict(float), {}
+    for g, t, r in zip(task_ids, traj_ids, rewards):
+        total[t] += r
+        task_of[t] = g
+    members = defaultdict(list)
+    for t, g in task_of.items():
+        members[g].append(total[t])
+    return [total[t] / (1 + eps) if len(members[task_of[t]]) == 1 else _normalize(total[t], members[task_of[t]], eps)
+            for t in traj_ids]
+
+
+def outcome_one_group(task_ids, traj_ids, rewards, eps=EPS):
+    """Every rollout of the batch in one group."""
+    return episode_py(["all"] * len(task_ids), traj_ids, rewards, eps)
+
+
+def tokens_first_step_mask(group_ids, traj_ids, rewards, response_mask, eps=EPS):
+    first = {}
+    for i, t in enumerate(traj_ids):
+        first.setdefault(t, i)
+    per_row = episode_py(group_ids, traj_ids, rewards, eps)
+    return [[a * float(m) for m in response_mask[first[t]]] for a, t in zip(per_row, traj_ids)]
+
+
+def tokens_unmasked(group_ids, traj_ids, rewards, response_mask, eps=EPS):
+    per_row = episode_py(group_ids, traj_ids, rewards, eps)
+    return [[a] * len(row) for a, row in zip(per_row, response_mask)]
+
+
+def gigpo_anchor_only(group_ids, traj_ids, rewards, anchors, gamma, eps=EPS):
+    """Step groups keyed on the anchor alone: the same state name in two tasks is compared."""
+    a_e = episode_py(group_ids, traj_ids, rewards, eps)
+    a_s = step_py(["all"] * len(group_ids), traj_ids, rewards, anchors, gamma, eps)
+    return [e + s for e, s in zip(a_e, a_s)]
+
+
+def gigpo_episode_only(group_ids, traj_ids, rewards, anchors, gamma, eps=EPS):
+    return episode_py(group_ids, traj_ids, rewards, eps)
+
+
+def layout_seed_per_env(task_seeds, group_size):
+    """Each env reset with its own seed (the task seed plus its rollout index)."""
+    return ([s + k for s in task_seeds for k in range(group_size)],
+            [g for g in range(len(task_seeds)) for _ in range(group_size)])
+
+
+def layout_groups_by_seed(task_seeds, group_size):
+    """Group ids taken from the seed: a task drawn twice becomes one group of twice the size."""
+    seeds, _ = layout_repeat(task_seeds, group_size)
+    return seeds, list(seeds)
+
+
+WRONG.update({
+    "outcome_advantages": [BUGGY["outcome_advantages"], outcome_raw_singletons, outcome_one_group],
+    "step_token_advantages": [BUGGY["step_token_advantages"], tokens_first_step_mask, tokens_unmasked],
+    "multi_turn_gigpo": [BUGGY["multi_turn_gigpo"], gigpo_anchor_only, gigpo_episode_only],
+    "stepwise_gigpo": [BUGGY["stepwise_gigpo"], gigpo_anchor_only, gigpo_episode_only],
+    "env_layout": [BUGGY["env_layout"], layout_seed_per_env, layout_groups_by_seed],
+})

@@ -79,7 +79,7 @@ def all_text(notebook: Path) -> str:
 
 def test_every_unit_is_built(built):
     units = [m.stem for m in masters()]
-    assert len(units) == 5
+    assert len(units) == 6
     for unit in units:
         for kind, ext in (("student", "ipynb"), ("instructor", "ipynb"), ("autograder", "zip")):
             assert (built / kind / f"{unit}.{ext}").is_file(), f"{kind} version of {unit} missing"

@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "course"
-BUILD = SOURCES / "_build"
+from gigpo.course.grade import grade_one
+from gigpo.course.layout import BUILD, ROOT, SOURCES
+
+__all__ = ["BUILD", "ROOT", "SOURCES", "build", "masters", "verify"]
 
 
 def masters(source_dir: Path = SOURCES) -> list[Path]:
@@ -64,8 +65,6 @@ def verify(built: dict[str, dict[str, Path]], *, log=print) -> list[str]:
     """Grade each unit's student notebook (the stubs must score 0) and instructor notebook (the solutions must
     score every autograded point) with its autograder; each run executes the notebook top to bottom in this
     environment. Returns the problems found (empty: all good)."""
-    from gigpo.course.grade import grade_one
-
     problems = []
     for unit, paths in built.items():
         for kind, want in (("student", "none"), ("instructor", "all")):

@@ -24,7 +24,7 @@ class Case:
     inputs: dict[str, Any] = field(default_factory=dict)
 
 
-def _batch(rows: list[tuple[Any, Any, float, Any]]) -> dict[str, list]:
+def batch_columns(rows: list[tuple[Any, Any, float, Any]]) -> dict[str, list]:
     """Columns from ``(group, trajectory, reward, anchor)`` rows written in batch order."""
     return {"group_ids": [r[0] for r in rows], "traj_ids": [r[1] for r in rows],
             "rewards": [float(r[2]) for r in rows], "anchors": [r[3] for r in rows]}
@@ -32,7 +32,7 @@ def _batch(rows: list[tuple[Any, Any, float, Any]]) -> dict[str, list]:
 
 # Three rollouts of one household task, recorded in lock step as GroupRunner does: a0 wins in 3 steps, a1 wastes a
 # move (it goes back to "hall") and wins in 4, a2 fails after 2 steps. Rows of a rollout are not adjacent.
-INTERLEAVED = _batch([
+INTERLEAVED = batch_columns([
     ("task-a", "a0", 0.0, "hall"), ("task-a", "a1", 0.0, "hall"), ("task-a", "a2", 0.0, "hall"),
     ("task-a", "a0", 0.0, "kitchen"), ("task-a", "a1", 0.0, "bath"), ("task-a", "a2", 0.0, "bath"),
     ("task-a", "a0", 10.0, "fridge"), ("task-a", "a1", 0.0, "hall"),
@@ -41,7 +41,7 @@ INTERLEAVED = _batch([
 ])
 
 # Two tasks whose states carry the same names: "start" of task-a is not "start" of task-b.
-SAME_ANCHOR_TWO_GROUPS = _batch([
+SAME_ANCHOR_TWO_GROUPS = batch_columns([
     ("task-a", "a0", 0.0, "start"), ("task-a", "a1", 0.0, "start"), ("task-b", "b0", 0.0, "start"),
     ("task-b", "b1", 0.0, "start"),
     ("task-a", "a0", 1.0, "goal"), ("task-a", "a1", 0.0, "pit"), ("task-b", "b0", 0.0, "pit"),
@@ -50,7 +50,7 @@ SAME_ANCHOR_TWO_GROUPS = _batch([
 
 # task-c has a single rollout (nothing to compare its return with), and it visits "loop" twice, so that step
 # group still has two rows; task-d's "corner" is visited once in the whole group (a step group of one row).
-GROUP_OF_ONE = _batch([
+GROUP_OF_ONE = batch_columns([
     ("task-c", "c0", 0.0, "start"), ("task-d", "d0", 0.0, "start"), ("task-d", "d1", 0.0, "start"),
     ("task-c", "c0", 0.0, "loop"), ("task-d", "d0", 0.0, "corner"), ("task-d", "d1", 0.0, "door"),
     ("task-c", "c0", 0.0, "loop"), ("task-d", "d0", 5.0, "door"), ("task-d", "d1", 5.0, "goal"),
@@ -58,7 +58,7 @@ GROUP_OF_ONE = _batch([
 ])
 
 # Sokoban-like rewards: -0.1 every step, +10 on the last step of a win; integer state keys as anchors.
-STEP_PENALTY = _batch([
+STEP_PENALTY = batch_columns([
     (7, 70, -0.1, 101), (7, 71, -0.1, 101), (7, 72, -0.1, 101), (7, 73, -0.1, 101),
     (7, 70, -0.1, 102), (7, 71, -0.1, 103), (7, 72, -0.1, 102), (7, 73, 9.9, 104),
     (7, 70, 9.9, 104), (7, 71, -0.1, 102), (7, 72, -0.1, 101),
@@ -66,7 +66,7 @@ STEP_PENALTY = _batch([
 ])
 
 # Every rollout of task-e fails the same way: all episode returns are equal (std 0), A_E must be 0, not NaN.
-ALL_EQUAL_RETURNS = _batch([
+ALL_EQUAL_RETURNS = batch_columns([
     ("task-e", "e0", 0.0, "s"), ("task-e", "e1", 0.0, "s"), ("task-e", "e2", 0.0, "s"),
     ("task-e", "e0", 0.0, "t"), ("task-e", "e1", 0.0, "u"), ("task-e", "e2", 0.0, "t"),
     ("task-f", "f0", 2.0, "s"), ("task-f", "f1", 1.0, "s"),
@@ -77,6 +77,10 @@ def _with(batch: dict[str, list], keys: tuple[str, ...], **extra: Any) -> dict[s
     return {**{k: batch[k] for k in keys}, **extra}
 
 
+# the third entropy word of each exercise's random batches: fixed numbers, so a batch never changes when an exercise
+# is added elsewhere
+RANDOM_KEYS = {"discounted_returns": 0, "episode_advantages": 1, "step_group_labels": 2, "step_advantages": 3,
+               "ppo_clip_loss": 4}
 RETURN_KEYS = ("traj_ids", "rewards")
 EPISODE_KEYS = ("group_ids", "traj_ids", "rewards")
 LABEL_KEYS = ("group_ids", "anchors")
@@ -149,17 +153,15 @@ def _loss_cases() -> list[Case]:
 
 def random_cases(name: str, count: int, seed: int = 0) -> list[Case]:
     """``count`` random batches for exercise ``name``; batch ``i`` is drawn from ``default_rng([seed, i, k])`` with
-    ``k`` the exercise's index, so the same call gives the same batches."""
-    from gigpo.course.checks import EXERCISES
-
-    key = EXERCISES.index(name)
+    ``k`` the exercise's key (``RANDOM_KEYS``), so the same call gives the same batches."""
+    key = RANDOM_KEYS[name]
     out = []
     for i in range(count):
         rng = np.random.default_rng([seed, i, key])
         if name == "ppo_clip_loss":
             out.append(Case(f"random batch {i + 1}", _random_loss(rng)))
             continue
-        batch = _random_batch(rng)
+        batch = random_batch(rng)
         gamma = float(rng.choice([0.0, 0.5, 0.9, 0.95, 1.0]))
         keys = {"discounted_returns": RETURN_KEYS, "episode_advantages": EPISODE_KEYS,
                 "step_group_labels": LABEL_KEYS, "step_advantages": STEP_KEYS}[name]
@@ -168,7 +170,7 @@ def random_cases(name: str, count: int, seed: int = 0) -> list[Case]:
     return out
 
 
-def _random_batch(rng: np.random.Generator) -> dict[str, list]:
+def random_batch(rng: np.random.Generator) -> dict[str, list]:
     """1-3 task groups of 1-4 rollouts, 1-6 steps each, anchors from a few names shared by every group, rows
     merged in a random order that keeps each rollout's steps in time order."""
     queues = []
@@ -184,7 +186,7 @@ def _random_batch(rng: np.random.Generator) -> dict[str, list]:
     while any(queues):
         live = [q for q in queues if q]
         rows.append(live[int(rng.integers(len(live)))].pop(0))
-    return _batch(rows)
+    return batch_columns(rows)
 
 
 def _random_loss(rng: np.random.Generator) -> dict[str, Any]:

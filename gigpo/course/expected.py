@@ -1,4 +1,4 @@
-"""The reference outputs of the five exercises, computed by the library's own estimators (not a second copy of
+"""The reference outputs of the exercises, computed by the library's own estimators (not a second copy of
 the math): the course checks a student against exactly what the trainer uses.
 
 Conventions are the library's defaults: unbiased (n-1) std plus ``eps``, a group of one member gets 0, the
@@ -41,6 +41,29 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask, clip: float = 0.2) -> to
     return masked_mean(per_token, mask)
 
 
+# --- the fixes of unit 06's bugs (gigpo.course.bug_variants), as the library computes them -------------------------
+def outcome_advantages(task_ids, traj_ids, rewards, eps: float = 1e-6) -> torch.Tensor:
+    return episode_advantages(task_ids, traj_ids, rewards, eps)
+
+
+def step_token_advantages(group_ids, traj_ids, rewards, response_mask, eps: float = 1e-6) -> torch.Tensor:
+    per_row = episode_advantages(group_ids, traj_ids, rewards, eps)
+    return per_row[:, None] * torch.as_tensor(response_mask, dtype=torch.float64)
+
+
+def gigpo(group_ids, traj_ids, rewards, anchors, gamma: float, eps: float = 1e-6) -> torch.Tensor:
+    d = advantage_details(group_ids, traj_ids, rewards, anchors, gamma=gamma, eps=eps)
+    return d.episode_adv.double() + d.step_adv.double()
+
+
+def env_layout(task_seeds, group_size: int) -> tuple[list[int], list[int]]:
+    """``envs.GroupRunner``'s layout: env ``i`` plays task ``i // group_size`` and belongs to its group."""
+    n = len(task_seeds) * group_size
+    return [task_seeds[i // group_size] for i in range(n)], [i // group_size for i in range(n)]
+
+
 REFERENCE = {"discounted_returns": discounted_returns, "episode_advantages": episode_advantages,
              "step_group_labels": step_group_labels, "step_advantages": step_advantages,
-             "ppo_clip_loss": ppo_clip_loss}
+             "ppo_clip_loss": ppo_clip_loss,
+             "outcome_advantages": outcome_advantages, "step_token_advantages": step_token_advantages,
+             "multi_turn_gigpo": gigpo, "stepwise_gigpo": gigpo, "env_layout": env_layout}

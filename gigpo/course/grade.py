@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gigpo.course.build import BUILD
+from gigpo.course.layout import BUILD
 
 
 def unit_of(submission: Path, units: list[str]) -> str:
