@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gigpo.run_files.rollout_table import RolloutTable, write_rollout_table
+from gigpo.run_files.rollout_table import RolloutTable, steps_in_order, write_rollout_table
 
 FIELDS = ("uid", "traj_uid", "anchor_obs", "rewards", "active_masks")
 
@@ -26,16 +26,6 @@ FIELDS = ("uid", "traj_uid", "anchor_obs", "rewards", "active_masks")
 def _plain(values: np.ndarray) -> list:
     """numpy scalars (``np.str_``, ``np.int64``) as Python values, so the table's type checks see str/int."""
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
-
-
-def steps_in_order(traj_ids: list) -> list[int]:
-    """Each row's step: how many rows of its trajectory come before it."""
-    seen: dict = {}
-    out = []
-    for t in traj_ids:
-        out.append(seen.get(t, 0))
-        seen[t] = out[-1] + 1
-    return out
 
 
 def rollout_table_from_batch(data: Any, *, tokenizer=None, observation_key: str | None = None) -> RolloutTable:

@@ -215,6 +215,26 @@ class _Checker:
                       "increase down the rows")
 
 
+def anchor_key(anchor: Any) -> int | str:
+    """An anchor as the table stores it: strings and ints as they are, any other hashable key (the environments'
+    tuples) as its ``repr``, which is equal exactly when the keys are for tuples of ints, strings and bools."""
+    if isinstance(anchor, str):
+        return str(anchor)
+    if isinstance(anchor, numbers.Integral) and not isinstance(anchor, (bool, np.bool_)):
+        return int(anchor)
+    return repr(anchor)
+
+
+def steps_in_order(traj_ids: Sequence) -> list[int]:
+    """Each row's step when rows of a trajectory come in time order: how many rows of its trajectory precede it."""
+    seen: dict = {}
+    out = []
+    for t in traj_ids:
+        out.append(seen.get(t, 0))
+        seen[t] = out[-1] + 1
+    return out
+
+
 def codes(values: Sequence) -> tuple[np.ndarray, int]:
     """Dense int64 codes of hashable values in order of first appearance, and how many there are."""
     seen: dict = {}
