@@ -235,6 +235,19 @@ def steps_in_order(traj_ids: Sequence) -> list[int]:
     return out
 
 
+def table_from_step_records(records: Sequence) -> RolloutTable:
+    """A table from ``envs.StepRecord``-like objects (``envs.GroupRunner.records``): one row per record, anchors
+    through :func:`anchor_key`, ``done`` = terminated or truncated, ``info`` keeps ``valid`` and ``won``."""
+    return RolloutTable.from_columns({
+        "group_id": [r.group_id for r in records], "traj_id": [r.traj_id for r in records],
+        "step": [r.step for r in records], "anchor": [anchor_key(r.anchor) for r in records],
+        "observation": [r.observation for r in records], "action": [r.action for r in records],
+        "reward": [float(r.reward) for r in records],
+        "done": [bool(r.terminated or r.truncated) for r in records],
+        "info": [{"valid": bool(r.valid), "won": bool(r.won)} for r in records],
+    }, source="step records")
+
+
 def codes(values: Sequence) -> tuple[np.ndarray, int]:
     """Dense int64 codes of hashable values in order of first appearance, and how many there are."""
     seen: dict = {}
