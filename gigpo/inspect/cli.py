@@ -19,7 +19,7 @@ from gigpo.inspect.advantages import DEFAULT_ESTIMATORS, inspect_table, write_ad
 from gigpo.inspect.page import write_page
 from gigpo.run_files.rollout_table import read_rollout_table
 
-PROGRESS_ROWS = 10_000  # tables from this many rows show a progress bar
+PROGRESS_BYTES = 2_000_000  # tables from this size (about 6k rows of short text) show a progress bar
 
 
 def _json_object(text: str) -> dict:
@@ -57,15 +57,18 @@ def inspect_rollouts(rollouts: str | Path, out: str | Path, estimators=DEFAULT_E
                      progress: bool | None = None) -> tuple[Path, Path]:
     """Read and validate the table, compute the advantages, write ``advantages.csv`` and ``index.html``.
 
-    ``progress`` None: a bar on stderr for tables of ``PROGRESS_ROWS`` rows or more.
+    ``progress`` None: a bar on stderr (one stage per estimator) for table files of ``PROGRESS_BYTES`` or more.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
-    table = read_rollout_table(rollouts)
-    show = table.num_rows >= PROGRESS_ROWS if progress is None else progress
-    with tqdm(total=len(estimators) + 2, desc="gigpo inspect", unit="stage", disable=not show,
-              file=sys.stderr) as bar:
+    rollouts = Path(rollouts)
+    large = rollouts.is_file() and rollouts.stat().st_size >= PROGRESS_BYTES
+    with tqdm(total=len(estimators) + 3, desc="gigpo inspect", unit="stage", file=sys.stderr,
+              disable=not (large if progress is None else progress)) as bar:
+        bar.set_postfix_str("reading")
+        table = read_rollout_table(rollouts)
+        bar.update(1)
         batch = inspect_table(table, list(estimators), shared=shared, per_estimator=per_estimator, progress=bar)
         out.mkdir(parents=True, exist_ok=True)
         bar.set_postfix_str("advantages.csv")
