@@ -146,3 +146,27 @@ def test_estimator_options_and_unknown_estimators(tmp_path):
     assert column(rows, "gigpo") == pytest.approx(HAND_A_E, abs=1e-5)  # w = 0: the episode level alone
     assert main(["inspect", str(table), "--out", str(tmp_path / "p"), "--estimators", "nope"]) == 2
     assert main(["inspect", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "q")]) == 2
+
+
+def test_a_large_table_draws_capped_figures_shows_progress_and_keeps_every_row_in_the_csv(tmp_path, capsys):
+    from gigpo.inspect import inspect_rollouts
+    from gigpo.run_files.rollout_table import RolloutTable, write_rollout_table
+
+    groups, rollouts, steps = 10, 30, 60  # 18,000 rows; rollout r of group g walks states (r + t) // 7
+    rows = [{"group_id": g, "traj_id": g * rollouts + r, "step": t, "anchor": f"g{g} room {(r + t) // 7}",
+             "observation": "x" * 80, "action": "go", "reward": float(t == steps - 1 and r % 2)}
+            for g in range(groups) for r in range(rollouts) for t in range(steps)]
+    table = write_rollout_table(RolloutTable.from_rows(rows), tmp_path / "big.jsonl")
+    csv_path, page = inspect_rollouts(table, tmp_path / "out", estimators=["gigpo", "grpo"], progress=True)
+    assert "gigpo inspect" in capsys.readouterr().err  # the tqdm bar
+    assert sum(1 for _ in open(csv_path)) == groups * rollouts * steps + 1
+    assert page.stat().st_size < 5_500_000
+    from gigpo.inspect import advantage_heatmaps, inspect_table, step_through_figure
+    from gigpo.run_files.rollout_table import read_rollout_table
+
+    batch = inspect_table(read_rollout_table(table), ["gigpo", "grpo"])
+    fig = step_through_figure(batch)
+    assert [f.name for f in fig.frames] == [str(t) for t in range(40)]  # the first 40 steps
+    assert sum(1 for t in fig.data if t.mode == "lines") == 16  # 16 of the group's 30 rollouts
+    heat = advantage_heatmaps(batch)
+    assert [t.z.shape if hasattr(t.z, "shape") else (len(t.z), len(t.z[0])) for t in heat.data] == [(16, 40)] * 2
