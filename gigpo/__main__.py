@@ -107,12 +107,26 @@ def run_convert_checkpoint(ns: argparse.Namespace) -> int:
     return run(ns)
 
 
+def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    from gigpo.inspect.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def run_inspect(ns: argparse.Namespace) -> int:
+    """Inspect a rollout table: advantages.csv and a self-contained index.html (slider, state graph, heatmaps)."""
+    from gigpo.inspect.cli import run
+
+    return run(ns)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "train": (add_train_arguments, run_train),
     "run-notebook": (add_run_notebook_arguments, run_notebook),
     "demo": (add_demo_arguments, run_demo),
     "lab": (add_lab_arguments, run_lab),
     "convert-checkpoint": (add_convert_checkpoint_arguments, run_convert_checkpoint),
+    "inspect": (add_inspect_arguments, run_inspect),
 }
 
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -64,6 +64,7 @@ output_dir = None          # if set (python -m gigpo run-notebook sets it), the 
 # %%
 from IPython.display import HTML, display
 
+from gigpo.inspect import inspect_rollouts, inspect_table, step_through_figure, table_from_step_records
 from gigpo.notebook import plots
 from gigpo.notebook.scripted_rollouts import anchor_disagreements, collect_group, outcomes, records_details
 from gigpo.notebook.widgets import RolloutExplorer
@@ -105,6 +106,20 @@ details = records_details(household, anchor="state")
 display(HTML(plots.step_snapshot_html(household, details.step_group, step=2)))
 
 # %% [markdown]
+# And a step-through that needs no kernel: the same rollouts on their state graph, with a slider over steps (plotly
+# frames, so it moves in the book and in any saved copy of this notebook). At step *t* each state is marked with
+# how many rollouts stand there, and the largest step group of that step is ringed and named in the title. This is
+# the figure `python -m gigpo inspect` draws for any rollout table (docs/inspect.md).
+
+# %%
+figures = {}  # name -> figure, saved to output_dir at the end
+household_table = table_from_step_records(household)
+household_inspected = inspect_table(household_table, ["gigpo"])
+figures["household_step_through"] = step_through_figure(household_inspected)
+figures["household_step_through"].show()
+assert household_inspected.step_group.tolist() == details.step_group.tolist()  # the same step groups as above
+
+# %% [markdown]
 # ## 3. Rollouts as paths through shared states
 #
 # Each node is one anchor state, i.e. one step group; its size grows with the number of steps taken from it,
@@ -113,7 +128,6 @@ display(HTML(plots.step_snapshot_html(household, details.step_group, step=2)))
 # nodes. Hover over a node to read its observation and which rollouts visited it when.
 
 # %%
-figures = {}  # name -> figure, saved to output_dir at the end
 figures["household_rollout_graph"] = plots.rollout_graph(
     household, details.step_group, title="Household task: 8 rollouts through anchor states")
 figures["household_rollout_graph"].show()
@@ -189,6 +203,30 @@ figures["sokoban_rollout_graph"].show()
 # %%
 sokoban_explorer = RolloutExplorer(sokoban, step=3, name="sokoban")
 display(sokoban_explorer.widget)
+
+# %% [markdown]
+# ## 6. Inspecting a run of `make demo` (or any rollout table)
+#
+# `make demo` writes the rollouts of its anchor-grouping step as a rollout table, `runs/demo/anchor_groups.jsonl`
+# (one row per step: group, rollout, step, anchor, observation, action, reward). `gigpo inspect` turns any such table
+# into `advantages.csv` and one self-contained `index.html` (the step-through above, heatmaps for every estimator,
+# the largest step groups); on the command line: `python -m gigpo inspect runs/demo/anchor_groups.jsonl --out
+# runs/demo/inspect`. Without a demo run, this cell inspects the household group of section 1 the same way.
+
+# %%
+import tempfile
+from pathlib import Path
+
+from gigpo.run_files.rollout_table import write_rollout_table
+
+demo_table = next((p for p in (Path("runs/demo/anchor_groups.jsonl"), Path("../runs/demo/anchor_groups.jsonl"))
+                   if p.exists()), None)
+inspect_dir = Path(output_dir or tempfile.mkdtemp()) / "inspect"
+if demo_table is None:
+    demo_table = write_rollout_table(household_table, inspect_dir.parent / "household_rollouts.jsonl")
+csv_path, page = inspect_rollouts(demo_table, inspect_dir)
+print(f"inspected {demo_table}: {csv_path} and {page} ({page.stat().st_size / 1e6:.1f} MB, open it in a browser)")
+print(open(csv_path).read().splitlines()[0])
 
 # %% [markdown]
 # ## Check

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -71,6 +71,7 @@ import torch
 from IPython.display import display
 
 from gigpo import advantage_details, grpo_advantages
+from gigpo.inspect import inspect_table, step_through_figure, table_from_step_records
 from gigpo.notebook import plots
 from gigpo.notebook.scripted_rollouts import collect_groups, outcomes, records_details
 from gigpo.notebook.widgets import AdvantageExplorer
@@ -207,6 +208,18 @@ grpo = grpo_advantages([r.group_id for r in batch], [r.traj_id for r in batch], 
 shown = {"gamma": gamma, "step_weight": step_weight, "norm": norm}
 figures = {"advantage_heatmaps": plots.advantage_heatmaps(details, params=shown)}
 figures["advantage_heatmaps"].show()
+
+# %% [markdown]
+# The step groups behind $A^S$, without a kernel: the first task's rollouts on their state graph, a slider over
+# steps (the figure of `python -m gigpo inspect`, docs/inspect.md). The ringed state at step *t* is the largest step
+# group of that step; its rows are the ones whose discounted returns GiGPO compares there.
+
+# %%
+inspected = inspect_table(table_from_step_records(batch), ["gigpo", "grpo"],
+                          shared={"gamma": gamma, "step_weight": step_weight, "norm": norm})
+figures["step_through"] = step_through_figure(inspected, group=0)
+figures["step_through"].show()
+torch.testing.assert_close(torch.from_numpy(inspected.advantages["gigpo"]).float(), details.advantage)
 
 # %% [markdown]
 # ### GiGPO beside GRPO

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -202,6 +202,7 @@ eval_seed_offset = 1000000  # held-out task seeds start here, far from the train
 checkpoint_every = 0  # save a checkpoint every k iterations (0: only after the last)
 keep_checkpoints = 2  # how many recent checkpoints stay on disk
 progress = True  # show a progress bar
+save_rollouts = False  # write each iteration's update batch as a rollout table for `gigpo inspect`
 report_to = []  # experiment trackers beside metrics.jsonl: tensorboard, mlflow, trackio, wandb (docs/metrics.md)
 run_name = None  # the run's name in the trackers (None: the output folder's name)
 project = 'gigpo'  # the trackers' project (MLflow: experiment)

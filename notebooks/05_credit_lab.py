@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -84,6 +84,7 @@ thresholds = [0.5, 0.8, 0.9]
 window = 5
 output_dir = "runs/lab"
 progress = False
+save_rollouts = False  # rollout tables per iteration for `python -m gigpo inspect`
 report_to = []  # trackers: tensorboard, mlflow, trackio, wandb (docs/metrics.md)
 run_name = None
 project = "gigpo-lab"

@@ -40,9 +40,10 @@ class PageFigures:
         n = len(self.pngs) + 1
         name = f"{self.stem}-figure-{n:02d}.png"
         self.pngs[self.figure_dir / name] = figure
+        # auto_play off: a figure with frames (a step-through slider) opens at its first frame, as in the notebook
         interactive = pio.to_html(figure, include_plotlyjs=False, full_html=False, validate=False,
                                   div_id=f"{self.stem}-figure-{n:02d}", default_width="100%",
-                                  config={"responsive": True})
+                                  config={"responsive": True}, auto_play=False)
         title = ((figure.get("layout") or {}).get("title") or {})
         alt = html.escape(title.get("text", "") if isinstance(title, dict) else str(title)) or f"figure {n}"
         png = f"{self.figure_url}/{name}"

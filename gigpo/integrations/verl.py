@@ -12,7 +12,8 @@ run here. For verl's own trainer (verl >= 0.9, no verl-agent), :func:`register` 
 :mod:`gigpo.estimators.registry` (as ``gigpo.<name>``) to verl's advantage-estimator registry; the per-step fields
 verl does not pass come from :func:`step_batch` / :func:`hook_compute_advantage` (see
 :mod:`gigpo.integrations.verl_registry`); ``VERL_USE_EXTERNAL_MODULES=gigpo.integrations.verl_plugin`` makes verl
-register them itself at ``import verl``. Nothing here imports verl until :func:`register` is called.
+register them itself at ``import verl``. :func:`save_rollouts` writes a verl-agent batch as a rollout table for
+``gigpo inspect`` (:mod:`gigpo.integrations.verl_rollouts`). Nothing here imports verl until :func:`register` is called.
 See docs/scale.md, "GiGPO inside verl".
 """
 from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_advantage,
@@ -20,7 +21,9 @@ from gigpo.integrations.verl_dropin import (anchor_codes, compute_gigpo_outcome_
 from gigpo.integrations.verl_registry import (GIGPO_DEFAULTS, PACKAGE_PREFIX, TRAINER_MODULES, hook_compute_advantage,
                                               package_estimator, register, step_batch, verl_gigpo,
                                               wrap_compute_advantage)
+from gigpo.integrations.verl_rollouts import rollout_table_from_batch, save_rollouts
 
 __all__ = ["GIGPO_DEFAULTS", "PACKAGE_PREFIX", "TRAINER_MODULES", "anchor_codes", "compute_gigpo_outcome_advantage",
-           "compute_step_discounted_returns", "hook_compute_advantage", "package_estimator", "register", "step_batch",
-           "step_returns_from_fields", "verl_gigpo", "wrap_compute_advantage"]
+           "compute_step_discounted_returns", "hook_compute_advantage", "package_estimator", "register",
+           "rollout_table_from_batch", "save_rollouts", "step_batch", "step_returns_from_fields", "verl_gigpo",
+           "wrap_compute_advantage"]

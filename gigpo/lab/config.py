@@ -92,6 +92,9 @@ class LabConfig(JobConfig):
     """Where ``lab.jsonl``, ``summary.json`` and ``config.json`` go; None: keep results in memory only."""
     progress: bool = False
     """Print one line per finished run."""
+    save_rollouts: bool = False
+    """Write every iteration's update batch as a rollout table, ``rollouts/<estimator>_seed<seed>/iter_NNNN.jsonl``
+    in ``output_dir``, for ``python -m gigpo inspect`` (docs/inspect.md). Needs ``output_dir``."""
     report_to: list[str] = field(default_factory=list)
     """Experiment trackers that show the lab beside ``lab.jsonl`` (the source of truth): any of ``tensorboard``,
     ``mlflow``, ``trackio``, ``wandb`` (each an extra: ``pip install 'gigpo[mlflow]'``); [] or ``["none"]``: none.
@@ -179,6 +182,8 @@ class LabConfig(JobConfig):
         if check_report_to(self.report_to) and self.output_dir is None:
             raise ValueError(f"report_to={self.report_to} needs an output_dir (the trackers' files and run ids go "
                              "there); output_dir is None")
+        if self.save_rollouts and self.output_dir is None:
+            raise ValueError("save_rollouts=True needs an output_dir (the tables go to <output_dir>/rollouts/)")
         if self.run_name is not None and not (isinstance(self.run_name, str) and self.run_name):
             raise ValueError(f"run_name must be a non-empty string or None, got {self.run_name!r}")
         if not (isinstance(self.project, str) and self.project):

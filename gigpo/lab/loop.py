@@ -5,7 +5,7 @@ One iteration (paper Alg. 1 with a table instead of an LLM): draw G pool tasks, 
 its options work), log the credit diagnostics, take one policy-gradient step. :func:`run_lab` runs every
 (estimator, seed) pair of a :class:`LabConfig`, calibrates the expert prior once (the same prior for every run),
 optionally tunes each estimator's lr on a separate seed, and writes ``lab.jsonl`` and ``summary.json`` (and shows
-them in the trackers of ``report_to``).
+them in the trackers of ``report_to``), and with ``save_rollouts`` each iteration's batch as a rollout table.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from gigpo.lab.dynamic_sampling import sample_lab_batch
 from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.prior import calibrate_beta, require_expert
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
+from gigpo.lab.saved_rollouts import lab_rollouts_path, save_lab_rollouts
 from gigpo.lab.summary import summarize
 
 
@@ -51,8 +52,9 @@ def resolve_prior(cfg: LabConfig) -> dict[str, Any]:
 
 
 def train_run(cfg: LabConfig, estimator: str, seed: int, lr: float, beta: float,
-              iterations: int | None = None) -> list[dict[str, Any]]:
-    """One training run; returns one lab.jsonl row per iteration (a pure function of its arguments)."""
+              iterations: int | None = None, *, save_rollouts: bool = False) -> list[dict[str, Any]]:
+    """One training run; returns one lab.jsonl row per iteration (a pure function of its arguments).
+    ``save_rollouts``: also write each iteration's update batch under ``cfg.output_dir`` (saved_rollouts.py)."""
     runner = make_runner(cfg.env, cfg.group_size, cfg.resolved_env_options(), cfg.max_steps)
     policy = TabularPolicy(beta)
     options = cfg.estimator_kwargs(estimator)
@@ -76,6 +78,9 @@ def train_run(cfg: LabConfig, estimator: str, seed: int, lr: float, beta: float,
                "mean_return": float(first.rewards.sum() / len(first.lengths)), "rows": batch.num_rows,
                **iteration_diagnostics(batch, s.advantage, s.episode_adv, s.step_adv), **s.metrics,
                "states": policy.num_states, "lr": lr}
+        if save_rollouts:
+            save_lab_rollouts(batch, policy, lab_rollouts_path(cfg.output_dir, estimator, seed, it),
+                              text_anchors=cfg.similarity is not None)
         policy.update(batch.state_ids, batch.action_ids, s.advantage.double().numpy(), lr)
         rows.append(row)
     return rows
@@ -111,7 +116,7 @@ def run_lab(cfg: LabConfig, *, log: Callable[[str], None] | None = None) -> LabR
     rows: list[dict[str, Any]] = []
     for est in cfg.estimators:
         for seed in cfg.seeds:
-            run = train_run(cfg, est, seed, lrs[est], prior["beta"])
+            run = train_run(cfg, est, seed, lrs[est], prior["beta"], save_rollouts=cfg.save_rollouts)
             rows += run
             log(f"{est} seed {seed}: final success {run[-1]['success_rate']:.3f}, "
                 f"length {run[-1]['mean_length']:.1f}")

@@ -19,6 +19,7 @@ from gigpo.notebook.plots import learning_curves, save_figures
 from gigpo.notebook.plots.static import save_pngs
 from gigpo.notebook.scripted_rollouts import collect_group, records_details
 from gigpo.run_files.metrics import read_metrics
+from gigpo.run_files.rollout_table import table_from_step_records, write_rollout_table
 from gigpo.training.demo import DEMO_RECIPE, WINDOW, demo_config, window_means
 from gigpo.training.trainer import train
 
@@ -32,8 +33,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default="runs/demo", help="where the run and its figures go")
 
 
-def show_anchor_groups(env: str, env_options: dict) -> None:
-    """Print how 8 rollouts of one task share anchor states (the raw material of GiGPO's step groups)."""
+def show_anchor_groups(env: str, env_options: dict, out: Path | None = None) -> None:
+    """Print how 8 rollouts of one task share anchor states (the raw material of GiGPO's step groups); with
+    ``out``, also write them as a rollout table, ``out/anchor_groups.jsonl``, for ``python -m gigpo inspect``."""
     records = collect_group(env, task_seed=0, group_size=8, epsilon=0.5, seed=0, env_options=env_options)
     details = records_details(records)
     stats = details.step_group_stats()
@@ -42,13 +44,16 @@ def show_anchor_groups(env: str, env_options: dict) -> None:
           f"{stats['step_groups']:.0f} step groups; mean size {stats['step_group_size_per_group']:.2f}, "
           f"{100 * stats['step_group_share_grouped']:.0f}% of steps share their state with another step")
     print(f"      mean |A_E| {details.episode_adv.abs().mean():.3f}, mean |A_S| {details.step_adv.abs().mean():.3f}")
+    if out is not None:
+        table = write_rollout_table(table_from_step_records(records), out / "anchor_groups.jsonl")
+        print(f"      rollout table {table}: python -m gigpo inspect {table} --out {out / 'inspect'}")
 
 
 def run_demo(ns: argparse.Namespace) -> int:
     """Train the CPU recipe and write its learning curves (the README's first command)."""
     out = Path(ns.output_dir)
     cfg = demo_config(estimator=ns.estimator, iterations=ns.iterations, seed=ns.seed, output_dir=str(out))
-    show_anchor_groups(cfg.env, cfg.env_options)
+    show_anchor_groups(cfg.env, cfg.env_options, out)
     print(f"[2/3] training: {cfg.model} ({cfg.finetune} fine-tuning), {cfg.warm_start_steps} warm-start steps, then "
           f"{cfg.estimator} on {cfg.env}: the whole {cfg.task_pool}-task pool x {cfg.group_size} rollouts per "
           f"iteration, {cfg.iterations} iterations -> {out}/metrics.jsonl")

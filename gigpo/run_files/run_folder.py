@@ -8,4 +8,5 @@ RUN_MARKER = ".gigpo_run"
 CONFIG_FILE = "config.json"
 TRACKING_FILE = "tracking.json"  # each tracker's run id and last logged step, for a resume
 TRACKER_ENTRIES = (TRACKING_FILE, "tensorboard", "mlflow.db", "mlartifacts", "wandb", "learning_curves.png")
-RUN_ENTRIES = (METRICS_FILE, "checkpoints", "warm_start", "final", "vllm_sync", CONFIG_FILE, *TRACKER_ENTRIES)
+RUN_ENTRIES = (METRICS_FILE, "checkpoints", "rollouts", "warm_start", "final", "vllm_sync", CONFIG_FILE,
+               *TRACKER_ENTRIES)

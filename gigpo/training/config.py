@@ -27,6 +27,7 @@ EPISODE_STATS = ("trajectory", "step")
 # Fields that may change when a run is resumed (everything else must match the checkpoint): bookkeeping, and the
 # memory knobs, which change results only at float rounding, so a run that ran out of memory can resume smaller.
 RESUMABLE_CHANGES = ("iterations", "eval_every", "checkpoint_every", "keep_checkpoints", "output_dir", "progress",
+                     "save_rollouts",
                      "report_to", "run_name", "project",
                      "micro_batch_size", "scoring_token_budget", "host_mmap_threshold",
                      "activation_checkpointing", "fsdp")
@@ -201,6 +202,9 @@ class TrainConfig(JobConfig):
     """How many recent checkpoints to keep on disk."""
     progress: bool = True
     """Show a tqdm progress bar."""
+    save_rollouts: bool = False
+    """Write each iteration's update batch as a rollout table, ``<output_dir>/rollouts/iter_NNNN.jsonl`` (under
+    several ranks one ``iter_NNNN_rankR.jsonl`` per rank), for ``python -m gigpo inspect`` (docs/inspect.md)."""
     report_to: list[str] = field(default_factory=list)
     """Experiment trackers that show the run beside ``metrics.jsonl`` (the source of truth): any of ``tensorboard``,
     ``mlflow``, ``trackio``, ``wandb`` (each an extra: ``pip install 'gigpo[mlflow]'``); [] or ``["none"]``: none.

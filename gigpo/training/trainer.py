@@ -40,6 +40,7 @@ from gigpo.training.learning.update import UpdateSettings, policy_update
 from gigpo.training.lr_schedule import lr_factor
 from gigpo.training.rank_metrics import evaluate, rollout_metrics
 from gigpo.training.rollouts.rollout import collect_rollouts
+from gigpo.training.rollouts.saved_rollouts import save_rollouts
 from gigpo.training.run_writer import RunWriter
 from gigpo.training.systems import sharding
 from gigpo.training.systems.distributed import Distributed, groups_per_rank, shard_groups
@@ -262,6 +263,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False) ->
         t0 = time.perf_counter()
         advantages = compute_advantages(cfg, batch)
         seconds["advantage"] = time.perf_counter() - t0
+        if cfg.save_rollouts:  # the update batch as the estimator saw it, for `gigpo inspect`
+            save_rollouts(batch, writer.out_dir, iteration, rank=dist.rank if dist.world_size > 1 else None)
         batch_stats = rollout_metrics(cfg, batch, advantages, dist, groups)  # over all ranks' rows
 
         # 3. update, at this iteration's learning rate (a pure function of the iteration and the run's fixed horizon)
