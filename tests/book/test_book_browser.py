@@ -22,6 +22,10 @@ import pytest
 
 from tests.support import browser as lab
 
+# what a kernel or papermill logs while a notebook runs another one: never on a page a student reads
+TOOL_NOISE = ["Kernel is running over TCP without encryption", "Unable to parse line", "Passed unknown parameter",
+              "does not contain a cell with tag 'parameters'"]
+
 BOOK_BUILD_VARIABLE = "GIGPO_BOOK_BUILD"
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.environ.get(BOOK_BUILD_VARIABLE),
@@ -126,6 +130,8 @@ def test_notebook_page_is_executed_drawn_and_launchable(book, page, stem):
     tracebacks = page.locator("div.cell_output .output.traceback, div.cell_output .output.error")
     assert tracebacks.count() == 0, f"{stem}: error output:\n{tracebacks.first.inner_text()[:1500]}"
     assert "Traceback (most recent call last)" not in page.inner_text("main")
+    for noise in TOOL_NOISE:
+        assert noise not in page.inner_text("main"), f"{stem}: tool noise on the page: {noise!r}"
 
     figures = page.locator(".gigpo-figure .plotly-graph-div")
     assert figures.count() > 0, f"{stem}: no plotly figure on the page"

@@ -213,3 +213,20 @@ def test_staging_removes_what_it_did_not_write_and_rewrites_only_changes(tmp_pat
     assert [p.relative_to(tmp_path).as_posix() for p in removed] == ["exercises/gone_unit.md"]
     assert (tmp_path / "conf.py").exists() and (tmp_path / "docs" / "a.md").read_text() == "after"
     assert (tmp_path / "README.md").stat().st_mtime == 1  # unchanged content is not rewritten (Sphinx's cache)
+
+
+def test_tool_noise_is_cut_from_printed_text_and_the_rest_kept():
+    kernel = ("[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication (including "
+              "code and outputs) is sent in plain text and is susceptible to eavesdropping.\n")
+    parse = "Unable to parse line 28 'step_weight = 1.0  # omega (paper: 1.0)'.\n"
+    outputs = [{"output_type": "stream", "name": "stderr", "text": [kernel, "gigpo seed 0: 1 iteration\n", parse]},
+               {"output_type": "stream", "name": "stderr", "text": kernel + parse},
+               {"output_type": "stream", "name": "stdout", "text": "Unable to parse line is a phrase\n"},
+               {"output_type": "execute_result", "data": {"text/plain": parse}, "metadata": {}, "execution_count": 1}]
+    kept = page_outputs.without_tool_noise(outputs)
+    assert [o.get("text") for o in kept[:2]] == ["gigpo seed 0: 1 iteration\n", "Unable to parse line is a phrase\n"]
+    assert kept[2] == outputs[3]  # a value the code returned is the notebook's own output
+    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": outputs[:2]}], "metadata": {}}
+    page = page_outputs.static_notebook(nb, page_outputs.PageFigures("t", Path("unused"), "_static/t"))
+    assert page["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stderr",
+                                            "text": "gigpo seed 0: 1 iteration\n"}]

@@ -7,8 +7,17 @@ import pytest
 import torch
 
 from gigpo.estimators import registry
-from gigpo.lab import (LabConfig, TabularPolicy, calibrate_beta, credit_auc, iterations_to, nonzero_step_share,
-                       run_lab, train_run, zero_spread_rows)
+from gigpo.lab import (
+    LabConfig,
+    TabularPolicy,
+    calibrate_beta,
+    credit_auc,
+    iterations_to,
+    nonzero_step_share,
+    run_lab,
+    train_run,
+    zero_spread_rows,
+)
 from gigpo.lab.prior import prior_success_rate
 from gigpo.lab.rollout import make_runner
 from gigpo.lab.summary import paired

@@ -1,6 +1,5 @@
 """The notebooks' papermill parameters: 03 mirrors TrainConfig field for field; every notebook is well-formed; each
 ``.ipynb`` is paired with a jupytext percent script and the two hold the same cells."""
-import ast
 import dataclasses
 from pathlib import Path
 

@@ -16,12 +16,11 @@ import pytest
 from gigpo.__main__ import build_parser, config_from_args
 from gigpo.lab.cli import config_from_args as lab_config_from_args
 from gigpo.lab.config import LabConfig
-from gigpo.notebook.metrics_io import without_measurements
-from gigpo.tracking import check_report_to, flat_params, open_tracking, scalar_metrics
+from gigpo.notebook.metrics_io import read_metrics, without_measurements
+from gigpo.tracking import check_report_to, flat_params, scalar_metrics
 from gigpo.tracking.rows import lab_step_metrics
 from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.trainer import train
 from tests.support.tiny_training import TINY
 

@@ -8,8 +8,13 @@ import torch
 from safetensors.torch import load_file
 
 from gigpo.training.checkpoints import checkpoint as checkpoint_module
-from gigpo.training.checkpoints.checkpoint import (latest_checkpoint, list_checkpoints, load_checkpoint, read_state,
-                                                  save_checkpoint)
+from gigpo.training.checkpoints.checkpoint import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    read_state,
+    save_checkpoint,
+)
 from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 from tests.support.optimizer_state import optimizer_tensors, small_model, trained_optimizer
 

@@ -12,13 +12,21 @@ import pytest
 import torch
 
 from gigpo.__main__ import main
-from gigpo.training.checkpoints import checkpoint as checkpoint_module
-from gigpo.training.checkpoints.checkpoint import (FILES, MANIFEST, latest_checkpoint, list_checkpoints,
-                                                  load_checkpoint, rng_states, save_checkpoint, write_manifest)
-from gigpo.training.checkpoints.checkpoint_convert import convert_checkpoints
-from gigpo.training.config import TrainConfig
-from gigpo.training.checkpoints.state_files import load_state
 from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.checkpoints import checkpoint as checkpoint_module
+from gigpo.training.checkpoints.checkpoint import (
+    FILES,
+    MANIFEST,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    rng_states,
+    save_checkpoint,
+    write_manifest,
+)
+from gigpo.training.checkpoints.checkpoint_convert import convert_checkpoints
+from gigpo.training.checkpoints.state_files import load_state
+from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
 from tests.support.optimizer_state import optimizer_tensors, small_model, trained_optimizer
 from tests.support.tiny_training import TINY, final_bytes, training_rows
@@ -161,7 +169,7 @@ def test_a_damaged_newest_checkpoint_is_skipped_for_the_previous_one_with_a_warn
     opt = trained_optimizer(model, steps=1)  # other weights in the newest checkpoint
     newest = save_checkpoint(tmp_path, 2, model, opt, {})
     damage(newest / name, how)
-    with pytest.warns(UserWarning, match=rf"iter_000001.*skipped .*iter_000002"):
+    with pytest.warns(UserWarning, match=r"iter_000001.*skipped .*iter_000002"):
         found = latest_checkpoint(tmp_path)
     assert found.name == "iter_000001"
     fresh = small_model()

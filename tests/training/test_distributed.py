@@ -6,19 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import envs
 import pytest
 import torch
 from safetensors.torch import load_file
 
+import envs
 from gigpo.notebook.metrics_io import without_measurements
-from gigpo.training.systems.distributed import Distributed, global_row_index, groups_per_rank, shard_groups
-from gigpo.training.systems.models import load_model_and_tokenizer
+from gigpo.training.checkpoints.state_files import load_state
 from gigpo.training.rollouts.policy_backends import HFBackend
 from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.rollouts.sampling import GumbelSampler, sample_rows
 from gigpo.training.seeds import SamplingStreams, stream_seed
-from gigpo.training.checkpoints.state_files import load_state
+from gigpo.training.systems.distributed import Distributed, global_row_index, groups_per_rank, shard_groups
+from gigpo.training.systems.models import load_model_and_tokenizer
 from tests.support.tiny_training import TINY  # noqa: F401  (registers the "corridor" env)
 
 ROOT = Path(__file__).resolve().parents[2]

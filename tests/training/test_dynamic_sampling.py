@@ -1,7 +1,6 @@
 """Dynamic sampling (issue 30): the group filters against hand-worked batches, the update-batch rule (trim, cap), the
 trainer's update batches and metrics with filtering on, exact resume with filtering on, the lab's filters, the
 ``dynamic`` preset."""
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +15,9 @@ from gigpo.lab.diagnostics import advantage_parts
 from gigpo.lab.dynamic_sampling import sample_lab_batch
 from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
-from gigpo.notebook.metrics_io import without_measurements
+from gigpo.notebook.metrics_io import read_metrics, without_measurements
 from gigpo.training.config import TrainConfig
 from gigpo.training.rollouts.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
-from gigpo.notebook.metrics_io import read_metrics
 from gigpo.training.trainer import train, train_task_seeds
 from tests.support.tiny_training import TINY
 

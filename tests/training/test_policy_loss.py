@@ -4,9 +4,14 @@ import math
 import pytest
 import torch
 
-from gigpo.training.learning.policy_loss import (entropy_from_logits, k3_kl, masked_mean, policy_loss, ppo_clip_terms,
-                                        token_log_probs)
-
+from gigpo.training.learning.policy_loss import (
+    entropy_from_logits,
+    k3_kl,
+    masked_mean,
+    policy_loss,
+    ppo_clip_terms,
+    token_log_probs,
+)
 from tests.support.policy_loss_batch import hand_batch
 
 LN = math.log

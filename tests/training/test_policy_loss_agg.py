@@ -8,6 +8,7 @@ import torch
 
 from gigpo.training.config import TrainConfig
 from gigpo.training.learning.policy_loss import LOSS_AGG_MODES, agg_loss, policy_loss, ppo_clip_terms
+
 # test_policy_loss's hand batch: ratios 1, 1.5, 0.5 (A = +1) and 1.5, 0.5 (A = -2), a masked third unit in row 1;
 # per-unit PPO-clip loss (clip 0.2): [-1, -1.2, -0.5] and [3.0, 1.6]
 from tests.support.policy_loss_batch import hand_batch

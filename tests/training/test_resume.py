@@ -7,11 +7,11 @@ in the shorter run, or a checkpoint, cannot shift the rollouts that follow.
 import pytest
 
 import gigpo.training.trainer as trainer_module
-from gigpo.notebook.metrics_io import without_measurements
-from gigpo.training.config import TrainConfig
 from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
 from tests.support.tiny_training import TINY, final_bytes, training_rows
+
 
 def without_eval(row):
     return {k: v for k, v in row.items() if not k.startswith("eval_")}

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from gigpo.notebook.metrics_io import without_measurements
+from gigpo.notebook.metrics_io import read_metrics, without_measurements
 from gigpo.training.checkpoints.checkpoint import PAUSE_ENV
 from gigpo.training.config import TrainConfig
-from gigpo.notebook.metrics_io import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = dict(env="sokoban", model="tiny-mini", finetune="full", num_groups=1, group_size=2, max_steps=2,

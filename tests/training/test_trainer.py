@@ -16,13 +16,12 @@ import envs
 import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
-from gigpo.notebook.metrics_io import without_measurements
+from gigpo.notebook.metrics_io import read_metrics, without_measurements
 from gigpo.training.checkpoints.checkpoint import list_checkpoints
 from gigpo.training.config import TrainConfig
-from gigpo.training.systems.models import load_model_and_tokenizer
 from gigpo.training.rollouts.policy_backends import Choice, Generation, VLLMBackend, encode_candidate
 from gigpo.training.rollouts.rollout import collect_rollouts
-from gigpo.notebook.metrics_io import read_metrics
+from gigpo.training.systems.models import load_model_and_tokenizer
 from gigpo.training.trainer import train
 from gigpo.training.warm_start import expert_examples, saved_warm_start, supervised_finetune
 from tests.support.tiny_training import TINY
