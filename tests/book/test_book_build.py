@@ -72,7 +72,8 @@ def test_malformed_masters_are_refused_with_the_reason(tmp_path):
 def test_colab_link_comes_from_the_configured_repository():
     url = launch.colab_url("https://github.com/acme/gigpo", "main", "notebooks/02_advantages.ipynb")
     assert url == "https://colab.research.google.com/github/acme/gigpo/blob/main/notebooks/02_advantages.ipynb"
-    assert launch.colab_url("https://github.com/acme/gigpo.git/", "dev", "n.ipynb").endswith("acme/gigpo/blob/dev/n.ipynb")
+    url = launch.colab_url("https://github.com/acme/gigpo.git/", "dev", "n.ipynb")
+    assert url.endswith("acme/gigpo/blob/dev/n.ipynb")
     with pytest.raises(ValueError, match="must be https://github.com/OWNER/REPO"):
         launch.colab_url("https://gitlab.com/acme/gigpo", "main", "n.ipynb")
     assert launch.duration(42.4) == "42 s" and launch.duration(194) == "3 min 14 s"
