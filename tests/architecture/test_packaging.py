@@ -14,13 +14,38 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_ci_runs_exactly_the_readme_test_command():
+def test_ci_runs_the_full_matrix_and_the_readme_names_both_commands():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    assert commands[-1] == "make test"
-    assert re.search(r"^make test$", readme, re.M), "README must give `make test` as the test command"
+    assert commands[-1] == "make test-all"
+    assert re.search(r"^make test$", readme, re.M), "README must give `make test` as the quick test command"
+    assert re.search(r"^make test-all$", readme, re.M), "README must give `make test-all`, what CI runs"
     assert re.search(r"^make demo$", readme, re.M), "README must give `make demo` as the main command"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: ", makefile, re.M) and re.search(r"^test-all: ", makefile, re.M)
+
+
+def test_the_core_install_leaves_plotting_and_widgets_to_the_notebook_extra():
+    project = _pyproject()["project"]
+    extras = project["optional-dependencies"]
+    heavy = ("plotly", "matplotlib", "ipywidgets")
+    assert not [d for d in project["dependencies"] if d.startswith(heavy)], "the core holds a plotting package"
+    assert sorted(re.split(r"[<>=]", d)[0] for d in extras["notebook"]) == sorted(heavy)
+    for name in ("dev", "course", "book"):
+        assert any(d.startswith("gigpo[") and "notebook" in d for d in extras[name]), f"{name} lacks the notebook extra"
+    dev_tools = {re.split(r"[<>=\[]", d)[0] for d in extras["dev"]}
+    assert {"pytest-xdist", "ruff", "import-linter"} <= dev_tools
+
+
+def test_license_is_an_spdx_expression_with_its_file():
+    # a table (license = {text = ...}) or a license classifier makes setuptools >= 77 print a deprecation banner
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert not [c for c in project.get("classifiers", []) if c.startswith("License ::")]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    requires = _pyproject()["build-system"]["requires"]
+    assert requires == ["setuptools>=77"], "SPDX license strings need setuptools 77"
 
 
 def test_extras_keep_vllm_out_of_the_cpu_setup():
