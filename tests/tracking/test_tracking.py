@@ -286,7 +286,7 @@ def test_lab_in_tensorboard_mlflow_and_wandb_equals_lab_jsonl(tmp_path, offline)
     assert mlflow_run(out)[1] != run_id
 
 
-# --- trackio: its own venv (make test-trackio), since it pins pillow below the main venv's -----------------------------
+# --- trackio (in the dev extra) ---------------------------------------------------------------------------------
 def trackio_values(project: str, run: str) -> dict[str, list[tuple[int, float]]]:
     """key -> [(step, value)] as Trackio's local store returns them."""
     from trackio.sqlite_storage import SQLiteStorage
@@ -303,7 +303,7 @@ def test_trackio_training_and_lab_equal_their_jsonl_and_a_resume_continues_the_r
     import importlib.util
 
     if importlib.util.find_spec("trackio") is None:  # not imported here: TRACKIO_DIR is read at its import
-        pytest.skip("trackio pins pillow < 13: it runs in its own venv, make test-trackio")
+        pytest.skip("trackio is not installed (the trackio extra; dev includes it)")
     monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))  # read when trackio is first imported
     assert "trackio" not in sys.modules, "a trackio imported before this test keeps its own TRACKIO_DIR"
     out = tmp_path / "run"
