@@ -1,4 +1,5 @@
-"""Run the notebooks as CI does (papermill, CPU parameters) and the run-notebook command that wraps papermill."""
+"""Run the notebooks as CI does (papermill; 01 to 04 with their default parameters, the runs the book shows) and the
+run-notebook command that wraps papermill."""
 import json
 import time
 from pathlib import Path
