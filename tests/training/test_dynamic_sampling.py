@@ -146,6 +146,7 @@ def test_outcome_filter_trains_only_on_groups_with_outcome_spread_unless_the_cap
                 row["filter_capped"]) == (1, 2, 2, 8, 0)
 
 
+@pytest.mark.slow  # three trainings with refills; the trainer's quick resume cases run without filters
 def test_a_run_with_filtering_resumes_exactly(tmp_path, monkeypatch):
     cfg = TrainConfig(**{**FILTERED, "iterations": 3, "filter_groups": "advantage"}, checkpoint_every=1,
                       output_dir=str(tmp_path / "a"))

@@ -45,6 +45,7 @@ def test_extending_a_finished_run_equals_the_uninterrupted_run(tmp_path, finetun
     assert final_bytes(short) == final_bytes(base)
 
 
+@pytest.mark.slow  # several resumed trainings; the quick suite keeps the extend-a-run cases
 def test_a_run_resumed_twice_equals_the_uninterrupted_run(tmp_path, monkeypatch):
     """Three lives: ``--iterations 2`` finishes (and evaluates at its end, which the 4-iteration run does not do);
     ``--resume --iterations 4`` is interrupted in the update of iteration 3; ``--resume`` again runs to the end."""

@@ -175,6 +175,7 @@ def comparable(rows):
     return without_measurements(rows)
 
 
+@pytest.mark.slow  # several resumed trainings; the quick suite keeps the extend-a-run cases
 def test_resume_equals_an_uninterrupted_run_and_overwrite_starts_over(tmp_path, monkeypatch):
     # a tuple option: the checkpoint holds it as a JSON list, and resuming must still accept it (issue 17, defect 4)
     cfg = TrainConfig(**TINY, env_options={"cells": (0, 3)}, iterations=3, checkpoint_every=1,
