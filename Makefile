@@ -5,7 +5,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test-book book-clean setup demo test test-fast bench lab sync-notebooks smollm clean setup-vllm test-vllm bench-rollout
+.PHONY: book test-book book-clean setup demo test test-all test-main bench lab sync-notebooks smollm clean setup-vllm \
+	test-vllm bench-rollout
 
 setup: $(STAMP)
 
@@ -18,19 +19,37 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 demo: setup
 	$(PY) -m gigpo demo
 
-# The README's test command, what CI runs: the course build (graded in its lean student venv), the main suite (which
-# reuses that build), then the stacks that cannot share the main venv (lowest declared versions, vLLM's CPU build,
-# trackio) and the book with its offline browser test (after the main suite, whose notebook runs it reuses).
-test: setup
-	$(MAKE) test-course
-	GIGPO_COURSE_BUILD=course/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) test-lowest
-	$(MAKE) test-vllm
-	$(MAKE) test-trackio
-	$(MAKE) test-book
+# Two test commands (README.md): `make test`, the quick suite a contributor runs before every commit, and `make
+# test-all`, the full matrix CI runs (.ci/run). Each stage prints its wall time as "==> stage NAME: N s", failed or not.
+# $(call stage,NAME,COMMAND): run COMMAND (no commas in it) and print that line.
+stage = start=$$(date +%s); $(2); rc=$$?; echo "==> stage $(1): $$(($$(date +%s) - start)) s$$([ $$rc -eq 0 ] || \
+	echo " (failed, exit code $$rc)")"; exit $$rc
+PYTEST := HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider
+# Two workers for the two cores; a test module stays on one worker (module fixtures, files a module's tests share).
+XDIST  := -n 2 --dist loadfile
 
-test-fast: setup
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser"
+# The quick suite: ruff, the import contract, the unit and property tests, one training iteration through the CLI,
+# the course's checks, one short notebook under papermill; no slow (> ~20 s) and no browser tests.
+test: setup
+	@$(call stage,quick,$(PYTEST) $(XDIST) -m "not slow and not browser" --durations=20)
+
+# The full matrix, what CI runs: the course build (graded in its lean student venv), the main suite with the slow and
+# browser tests (which reuses that build, and whose default-parameter runs of the notebooks the book reuses), then
+# the stacks that cannot share the main venv (lowest declared versions, vLLM's CPU build) and the book with its
+# offline browser test. Helper stages defined further down join once their target exists.
+TRL_STAGE := $(shell grep -qE '^test-trl:' $(firstword $(MAKEFILE_LIST)) && echo test-trl)
+
+test-all: setup
+	@$(call stage,course,$(MAKE) --no-print-directory test-course)
+	@$(call stage,main,$(MAKE) --no-print-directory test-main)
+	@$(call stage,lowest,$(MAKE) --no-print-directory test-lowest)
+	@$(call stage,vllm,$(MAKE) --no-print-directory test-vllm)
+	@$(call stage,book,$(MAKE) --no-print-directory test-book)
+	$(if $(TRL_STAGE),@$(call stage,trl,$(MAKE) --no-print-directory test-trl))
+
+# The main suite, slow and browser tests included, on the course build test-course made.
+test-main: setup
+	GIGPO_COURSE_BUILD=course/_build $(PYTEST) $(XDIST) --durations=20
 
 bench: setup
 	$(PY) benchmarks/advantage_speed.py
@@ -82,7 +101,7 @@ bench-rollout: $(VLLM_STAMP)
 # The course as a website, twice from one source: book/_build/student/html (exercises, no solutions) and
 # book/_build/instructor/html (solutions in dropdowns). Notebooks are executed with their default parameters and
 # cached on their source in book/_cache/ (book-clean forgets them); the runs the main tests make of 01 and 02 are
-# filed there too, so `make test` then `make test-book` executes only 03, 04 and 05. test-book builds the book, then
+# filed there too, so `make test-main` then `make test-book` executes only 05. test-book builds the book, then
 # opens both sites in headless Chromium, offline. The rule for the browser test: tests/test_book_browser.py runs only
 # when GIGPO_BOOK_BUILD names a built book (set here), so the main pytest run skips it and never builds the book.
 BOOK_STAMP := $(VENV)/.installed-book
@@ -95,7 +114,7 @@ book: $(BOOK_STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m book.tools.build
 
 test-book: book
-	GIGPO_BOOK_BUILD=book/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_book_browser.py
+	GIGPO_BOOK_BUILD=book/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/book/test_book_browser.py
 
 book-clean:
 	rm -rf book/_build book/_cache
@@ -129,25 +148,25 @@ grade: $(COURSE_STAMP)
 
 test-course: $(COURSE_STAMP) setup
 	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(COURSE_PY) -m gigpo.course.build --verify
-	GIGPO_COURSE_BUILD=course/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_course_checks.py \
-		tests/test_course_build.py
+	GIGPO_COURSE_BUILD=course/_build HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests/course
 
-# The lowest declared versions (constraints-lowest.txt; torch stays the 2.13.0 CPU build) in their own venv: the tests
-# that touch transformers, peft and accelerate, then the GPU check's smoke run. Its own model cache, so the tiny models
-# are built (and tokenized) by these versions too.
+# The lowest declared versions (constraints-lowest.txt; torch stays the 2.13.0 CPU build) of the core and the notebook
+# extra in their own venv: the tests that touch transformers, peft and accelerate, then the GPU check's smoke run. Its
+# own model cache, so the tiny models are built (and tokenized) by these versions too.
 .PHONY: setup-lowest test-lowest
 LOW_VENV  ?= .venv-lowest
 LOW_PY    := $(LOW_VENV)/bin/python
 LOW_STAMP := $(LOW_VENV)/.installed
-LOW_TESTS := tests/test_trainer.py tests/test_choice_scoring.py tests/test_models.py tests/test_update.py \
-	tests/test_hf_sampling.py tests/test_hub_kernels.py tests/test_gpu_check.py
+LOW_TESTS := tests/training/test_trainer.py tests/training/test_choice_scoring.py tests/training/test_models.py \
+	tests/training/test_update.py tests/training/test_hf_sampling.py tests/training/test_hub_kernels.py \
+	tests/benchmarks/test_gpu_check.py
 
 setup-lowest: $(LOW_STAMP)
 
 $(LOW_STAMP): pyproject.toml constraints-lowest.txt
 	$(PYTHON) -m venv $(LOW_VENV)
 	$(LOW_PY) -m pip install -q --upgrade pip
-	$(LOW_PY) -m pip install -q -c constraints-lowest.txt -e . pytest papermill ipykernel nbformat \
+	$(LOW_PY) -m pip install -q -c constraints-lowest.txt -e ".[notebook]" pytest papermill ipykernel nbformat \
 		"kernels>=0.10.2,<0.11"
 	touch $(LOW_STAMP)
 
@@ -157,22 +176,4 @@ test-lowest: $(LOW_STAMP)
 		--out $(LOW_VENV)/gpu_check_smoke
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(COURSE_VENV) $(LOW_VENV) $(TRACKIO_VENV) course/_build runs .pytest_cache
-
-# report_to=["trackio"]: trackio pins pillow < 13, below what the main venv holds, so its tests run in their own lean
-# venv (the package with the trackio extra, and pytest): tests/test_tracking.py -k trackio, which skip elsewhere.
-.PHONY: setup-trackio test-trackio
-TRACKIO_VENV  ?= .venv-trackio
-TRACKIO_PY    := $(TRACKIO_VENV)/bin/python
-TRACKIO_STAMP := $(TRACKIO_VENV)/.installed
-
-setup-trackio: $(TRACKIO_STAMP)
-
-$(TRACKIO_STAMP): pyproject.toml constraints-cpu.txt
-	$(PYTHON) -m venv $(TRACKIO_VENV)
-	$(TRACKIO_PY) -m pip install -q --upgrade pip
-	$(TRACKIO_PY) -m pip install -q -c constraints-cpu.txt -e ".[trackio]" pytest
-	touch $(TRACKIO_STAMP)
-
-test-trackio: $(TRACKIO_STAMP)
-	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(TRACKIO_PY) -m pytest -q -p no:cacheprovider tests/test_tracking.py -k trackio
+	rm -rf $(VENV) $(VLLM_VENV) $(COURSE_VENV) $(LOW_VENV) course/_build runs .pytest_cache

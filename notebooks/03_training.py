@@ -146,7 +146,7 @@ max_gen_batches = 10  # cap on generation batches per iteration under filter_gro
 # advantages (notebook 02)
 estimator = 'gigpo'  # gigpo, grpo, rloo, hgpo, graphgpo or one you register (gigpo.register_estimator)
 gamma = 0.95  # discount of the step-level returns R_t (paper: 0.95)
-step_weight = 1.0  # omega, the weight of A_S in A = A_E + omega * A_S (paper: 1.0)
+step_weight = 1.0  # omega, the weight of A_S in the advantage A_E + omega * A_S (paper: 1.0)
 norm = 'std'  # std: divide by the group's std (paper); none: mean only (the paper's 'w/o std' variant)
 similarity = None  # None: exact anchor states; a threshold in (0, 1]: group similar observations (notebook 01)
 episode_stats = 'trajectory'  # trajectory: A_E pools one return per rollout (Eq. 3); step: per step row (verl-agent)
@@ -186,7 +186,7 @@ eval_temperature = 0.4  # temperature of the sampled evaluation (paper: 0.4); a 
 # They change speed, memory and where files go, not what the policy learns (except dtype's rounding).
 device = 'auto'  # auto: cuda if available, else cpu
 dtype = 'float32'  # float32 (CPU, exact resume) or bfloat16/float16 on a GPU
-lora_rank = 16  # LoRA rank r (only with finetune='lora')
+lora_rank = 16  # LoRA rank r (used only when finetune is 'lora')
 lora_alpha = 32.0  # LoRA scaling alpha (the update is scaled by alpha / r)
 lora_dropout = 0.0  # dropout on the LoRA input; 0 keeps rollout and update log-probs identical
 lora_target_modules = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']

@@ -8,9 +8,10 @@ while the key is unchanged. The key hashes the ``.ipynb`` the run executes (its 
 step by jupytext) and the parameters: editing a notebook re-executes it, editing the library does not (``make
 book-clean`` or ``--reexecute`` forces fresh runs).
 
-The test suite runs notebooks with their default parameters too (tests/test_notebooks.py: 01 and 02); it hands
-each finished run to :func:`adopt`, which files it under the same key, so ``make book`` after ``make test`` does
-not execute those again, and shows the run made against the library as it is now.
+The test suite runs notebooks with their default parameters too (tests/notebook/test_notebooks.py: 01 and 02 in
+the quick suite, 03 and 04 in the slow tests); it hands each finished run to :func:`adopt`, which files it under the
+same key, so ``make book`` after ``make test-main`` does not execute those again, and shows the run made against the
+library as it is now.
 """
 from __future__ import annotations
 

@@ -7,11 +7,14 @@
   (papermill keeps it in ``metadata.widgets``): the controls with their values, HTML panes, and the figures in its
   output areas, under a sentence saying it is a snapshot. The widget state is then dropped, so the page does not
   pull the widget manager's scripts from a CDN.
+* Tool noise leaves the printed text: what a kernel or papermill logs while a notebook runs another one (the kernel's
+  TCP-transport warning, papermill's parameter-parsing messages) says nothing about the notebook to a reader.
 """
 from __future__ import annotations
 
 import copy
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +27,10 @@ WIDGET_NOTE = ("<p class='gigpo-widget-note'><strong>Interactive widget, shown a
                "controls need a running Python kernel; this is the state it was left in when the notebook was "
                "executed for this book. Open the notebook (links at the top of the page) to move them.</p>")
 INJECTED_TAG = "injected-parameters"  # papermill's tag on the cell it adds after the parameters cell
+# Lines a notebook's stream outputs carry from the tools that ran it, not from its own code.
+TOOL_NOISE = re.compile(r"^.*(?:\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption"
+                        r"|Unable to parse line \d+ '|Passed unknown parameter: "
+                        r"|Input notebook does not contain a cell with tag 'parameters').*(?:\n|$)", re.M)
 CONTAINER_MODELS = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "AccordionModel", "TabModel"}
 
 
@@ -102,15 +109,31 @@ def widget_snapshot(model_id: str, state: dict, figures: PageFigures) -> str:
     return f"<div class='gigpo-widget-snapshot'>{WIDGET_NOTE}{draw(model_id)}</div>"
 
 
+def without_tool_noise(outputs: list[dict]) -> list[dict]:
+    """The cell's ``outputs`` with the :data:`TOOL_NOISE` lines cut from its stream outputs (an output left empty is
+    dropped); every other output is kept as it is."""
+    kept = []
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = TOOL_NOISE.sub("", _text(output.get("text", "")))
+            if not text:
+                continue
+            output = {**output, "text": text}
+        kept.append(output)
+    return kept
+
+
 def static_notebook(notebook: dict, figures: PageFigures) -> dict:
-    """A copy of the executed ``notebook`` (nbformat JSON) with figures and widgets converted as described above
-    and papermill's injected-parameters cell left out."""
+    """A copy of the executed ``notebook`` (nbformat JSON) with figures and widgets converted as described above,
+    tool noise cut from its printed text and papermill's injected-parameters cell left out."""
     nb = copy.deepcopy(notebook)
     # papermill's injected cell holds only output_dir for the book's default-parameter runs: the folder of the machine
     # that ran it, nothing a reader needs (the notebook's own parameters cell shows the values it ran with).
     nb["cells"] = [c for c in nb["cells"] if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     state = (nb.get("metadata", {}).pop("widgets", {}) or {}).get(WIDGET_STATE_MIME, {}).get("state", {})
     for cell in nb["cells"]:
+        if "outputs" in cell:
+            cell["outputs"] = without_tool_noise(cell["outputs"])
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW_MIME in data:

@@ -2,7 +2,7 @@
 
 ``gigpo.notebook.plots.static`` redraws line figures with matplotlib and refuses heatmaps and bars; kaleido needs
 its own Chrome download. The book already needs Chromium for its browser test, so the same Debian Chromium and
-Playwright driver (``tests.browser_support``) open one blank page holding the installed package's
+Playwright driver (``tests.support.browser``) open one blank page holding the installed package's
 ``plotly.min.js`` and export every figure with ``Plotly.toImage``: the PNG is what the interactive figure draws.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ DEFAULT_SIZE = (900, 450)
 
 def chromium_executable() -> Path:
     """Debian's Chromium (apt-get installs it when missing and we are root), or a RuntimeError naming the fix."""
-    from tests import browser_support
+    from tests.support import browser as browser_support
 
     try:
         return browser_support.ensure_chromium()
@@ -39,7 +39,7 @@ def render_pngs(figures: dict[Path, dict]) -> list[Path]:
         return []
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_support import CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM_ARGS
 
     executable = chromium_executable()
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:

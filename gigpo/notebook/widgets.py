@@ -15,6 +15,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from gigpo.notebook.notebook_extra import require_notebook_extra
+
+require_notebook_extra("gigpo.notebook.widgets", ("ipywidgets", "plotly"))
+
 import ipywidgets as widgets
 
 from envs import StepRecord

@@ -25,7 +25,7 @@ def test_the_books_rendering_of_the_step_through_moves_offline(tmp_path):
     with every request blocked: dragging the slider to step 1 changes the highlighted step group in the title."""
     from plotly.offline import get_plotlyjs
 
-    from tests import browser_support as lab
+    from tests.support import browser as lab
 
     rows = [{"group_id": 0, "traj_id": r, "step": t, "anchor": a, "observation": "", "action": "", "reward": 0.0}
             for r, path in enumerate([["start", "hall"], ["start", "hall"], ["start", "yard"]])

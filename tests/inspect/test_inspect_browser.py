@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gigpo.inspect import inspect_rollouts
-from tests import browser_support as lab
+from tests.support import browser as lab
 
 pytestmark = pytest.mark.browser
 

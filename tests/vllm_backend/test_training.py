@@ -18,10 +18,10 @@ import pytest
 pytest.importorskip("vllm")
 
 import gigpo.training.trainer as trainer_module  # noqa: E402
-from gigpo.notebook.metrics_io import without_measurements  # noqa: E402
+from gigpo.run_files.metrics import without_measurements  # noqa: E402
 from gigpo.training.config import TrainConfig  # noqa: E402
 from gigpo.training.trainer import train  # noqa: E402
-from tests.vllm_backend.conftest import KV_CACHE_GIB, MAX_NEW_TOKENS, MAX_PROMPT_TOKENS  # noqa: E402
+from tests.support.vllm_engines import MAX_NEW_TOKENS, MAX_PROMPT_TOKENS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NEAR = 1e-4

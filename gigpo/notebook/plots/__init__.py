@@ -4,6 +4,10 @@
 ``curves`` (learning curves, spread over seeds, saving), ``lab`` (the credit lab's figures), ``style`` (colours).
 Everything is re-exported here, so ``from gigpo.notebook import plots; plots.rollout_graph(...)`` works.
 """
+from gigpo.notebook.notebook_extra import require_notebook_extra
+
+require_notebook_extra("gigpo.notebook.plots", ("plotly", "matplotlib"))
+
 from gigpo.notebook.plots.advantages import (advantage_grid, advantage_heatmaps, estimator_heatmaps,
                                              gigpo_vs_grpo_heatmaps, largest_decision_group, step_group_credit)
 from gigpo.notebook.plots.curves import curves_with_spread, learning_curves, save_figures

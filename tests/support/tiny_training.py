@@ -1,0 +1,20 @@
+"""The smallest LLM training the trainer's tests run (the tiny preset on the corridor) and what runs are compared by:
+metrics rows without measurements, the final weights' bytes."""
+from pathlib import Path
+
+from gigpo.run_files.metrics import without_measurements
+from gigpo.training.config import TrainConfig
+from tests.support import corridor  # noqa: F401  (registers the "corridor" env)
+
+TINY = dict(env="corridor", num_groups=2, group_size=2, max_steps=4, eval_tasks=1, eval_every=2, progress=False,
+            micro_batch_size=8, lr=5e-3)
+FINAL_FILE = {"lora": "adapter_model.safetensors", "full": "model.safetensors"}
+
+
+def training_rows(rows):
+    """Metrics rows without the timings and memory peaks (the only fields allowed to differ between runs)."""
+    return without_measurements(rows)
+
+
+def final_bytes(cfg: TrainConfig) -> bytes:
+    return (Path(cfg.output_dir) / "final" / FINAL_FILE[cfg.finetune]).read_bytes()
