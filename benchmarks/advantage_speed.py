@@ -104,7 +104,10 @@ def verl_like_batch(seed: int = 0):
     g, t, r, a = make_batch(19_200, text=True, seed=seed)
     rng = np.random.default_rng(seed)
     names = {}  # one str object per id, as verl repeats the same uid object on every row of a group
-    uid = lambda kind, x: names.setdefault((kind, x), str(uuid.UUID(int=int(rng.integers(2**62)))))
+
+    def uid(kind, x):
+        return names.setdefault((kind, x), str(uuid.UUID(int=int(rng.integers(2**62)))))
+
     group = np.array([uid("g", x) for x in g.tolist()], dtype=object)
     traj = np.array([uid("t", x) for x in t.tolist()], dtype=object)
     return group, traj, r.numpy().astype(np.float32), np.array(a, dtype=object)

@@ -82,11 +82,11 @@ def measure(model_name: str, k: int, call: str, budget: int | None, rows: int) -
     """One measurement in this process (run it in a fresh one)."""
     import torch
 
-    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
     from gigpo.policy.encoding import encode_candidate
     from gigpo.policy.hf_backend import HFBackend
     from gigpo.policy.step_batch import StepBatch
     from gigpo.training.learning.update import unit_log_probs
+    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -94,7 +94,7 @@ def main() -> None:
     print(f"{'room':<34}{'modules':>8}{'lines':>8}")
     for room, c in shape["rooms"].items():
         print(f"{room:<34}{c['modules']:>8}{c['lines']:>8}")
-    print(f"\nlargest functions:")
+    print("\nlargest functions:")
     for n, name in shape["largest_functions"]:
         print(f"{n:>6}  {name}")
     print("\ngigpo/ prose:", ", ".join(f"{k} {v}" for k, v in shape["prose"].items()))

@@ -79,8 +79,8 @@ def main() -> None:
         speed_ok = "" if target is None else ("ok" if speed >= target else "MISS")
         group_ok = "ok" if group > TARGET_GROUP_SIZE else "MISS"
         target_txt = f">={target:,}" if target else "-"
-        print(f"{name:<10} {speed:>10,.0f} {target_txt:>9} {speed_ok:<4} {group:>10.2f} {'>' + str(TARGET_GROUP_SIZE):>7} "
-              f"{group_ok:<4} {note}", flush=True)
+        print(f"{name:<10} {speed:>10,.0f} {target_txt:>9} {speed_ok:<4} {group:>10.2f} "
+              f"{'>' + str(TARGET_GROUP_SIZE):>7} {group_ok:<4} {note}", flush=True)
 
 
 if __name__ == "__main__":

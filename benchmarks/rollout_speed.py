@@ -54,9 +54,9 @@ def main() -> None:
 
     import torch
 
-    from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model
     from gigpo.policy.hf_backend import HFBackend
     from gigpo.policy.vllm_backend import VLLMBackend
+    from gigpo.training.systems.models import load_model_and_tokenizer, resolve_model
 
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model)
@@ -79,7 +79,8 @@ def main() -> None:
           f"<= {args.new_tokens} new tokens each, mean of {args.repeats} calls (vLLM engine start: {start:.1f} s)")
     print(f"{'backend':<8} {'threads':>7} {'prompt tok':>10} {'new tok':>8} {'s/call':>8} {'new tok/s':>10}")
     for name, threads, seconds, prompt_tokens, new_tokens in rows:
-        print(f"{name:<8} {threads:>7} {prompt_tokens:>10} {new_tokens:>8} {seconds:>8.2f} {new_tokens / seconds:>10.0f}")
+        print(f"{name:<8} {threads:>7} {prompt_tokens:>10} {new_tokens:>8} {seconds:>8.2f} "
+              f"{new_tokens / seconds:>10.0f}")
     print(f"vllm / hf: {rows[0][2] / rows[1][2]:.1f}x")
 
 

@@ -9,11 +9,11 @@ estimators, then GiGPO's extra cost: the difference of the advantage phase as a 
 <= 2%). Because two training runs diverge after their first update, the advantage functions are also timed head to
 head on one identical recorded batch (the first iteration's steps), which isolates the estimator's own cost.
 
-Update (``--update-only``, or after the phases): one recorded rollout batch of the tiny model, then
-``policy_update`` on copies of the same weights with ``batching="plain"`` (the reference kept here,
-:class:`PlainPlan`: rows in shuffle order, ``micro_batch_size`` at a time, an old-log-prob pass over every row unless
-the update is a single step) and ``"length"`` (the library's), for two schedules (one epoch and one minibatch, the paper's;
-four minibatches), at the TrainConfig defaults otherwise (LoRA, KL 0.01, activation checkpointing, budget 2560).
+Update (``--update-only``, or after the phases): one recorded rollout batch of the tiny model, then ``policy_update`` on
+copies of the same weights with ``batching="plain"`` (the reference kept here, :class:`PlainPlan`: rows in shuffle
+order, ``micro_batch_size`` at a time, an old-log-prob pass over every row unless the update is a single step) and
+``"length"`` (the library's), for two schedules (one epoch and one minibatch, the paper's; four minibatches), at the
+TrainConfig defaults otherwise (LoRA, KL 0.01, activation checkpointing, budget 2560).
 For each: forward passes, the padding share of their token positions, the token positions the first decoder layer's
 MLP ran per real token (padding, the reference and old-log-prob passes and activation recompute all raise it: a
 forward and the backward's recompute of each real token make 2), seconds and real tokens/s (prompt + scored
@@ -31,6 +31,7 @@ import torch
 from gigpo.estimators import gigpo_advantages, grpo_advantages
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
+
 PHASES = ("rollout", "env", "advantage", "update", "iteration")
 
 
@@ -56,9 +57,9 @@ def head_to_head(batch_cols: dict, repeats: int = 200) -> dict[str, float]:
 def record_batch(args):
     """One rollout batch of the tiny model (G x N episodes of ``args.env``), the model and its tokenizer."""
     from envs import GroupRunner
-    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
     from gigpo.policy.hf_backend import HFBackend
     from gigpo.training.rollouts.rollout import collect_rollouts
+    from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
     from gigpo.training.systems.seeds import SamplingStreams
 
     cfg = TrainConfig(env=args.env, action_mode=args.mode)

@@ -26,8 +26,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from envs.household_world import (CLEAN, COOL, HOT, PROPERTY_APPLIANCE, TASK_TYPES, Layout, make_layout,
-                                  validate_options)
+from envs.household_world import CLEAN, COOL, HOT, PROPERTY_APPLIANCE, TASK_TYPES, Layout, make_layout, validate_options
 
 WELCOME = "-= Welcome to TextWorld, ALFRED! =-\n\n"
 NOTHING = "Nothing happens."

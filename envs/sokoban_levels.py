@@ -161,7 +161,8 @@ def parse_level(text: str) -> SokobanTask:
     rows = [ln.replace(" ", "") for ln in text.strip().splitlines() if ln.strip()]
     size = len(rows)
     if size < 3 or any(len(r) != size for r in rows):
-        raise ValueError(f"sokoban level: need a square grid of at least 3x3, got rows of lengths {[len(r) for r in rows]}")
+        raise ValueError("sokoban level: need a square grid of at least 3x3, "
+                         f"got rows of lengths {[len(r) for r in rows]}")
     unknown = set("".join(rows)) - set("#_OX√PS")
     if unknown:
         raise ValueError(f"sokoban level: unknown symbols {sorted(unknown)}; use # _ O X √ P S")

@@ -155,7 +155,8 @@ def markdown(measures, result) -> str:
     lines = [f"CPU LLM recipe (`results/llm_study.py`), seeds {', '.join(map(str, seeds[REFERENCE]))}; mean ± std "
              "over seeds; to 0.6: trailing 3-iteration mean training success (first generation batch).", "",
              "| variant | seeds | reached 0.6 | iterations to 0.6 | episodes to 0.6 | pool mean | held-out sampled "
-             "| gen batches / it | capped its | groups with spread / signal @ batch 0 (of 8) | length last3 | wall min |",
+             "| gen batches / it | capped its | groups with spread / signal @ batch 0 (of 8) | length last3 "
+             "| wall min |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ms(v, key, digits=2):
@@ -169,7 +170,8 @@ def markdown(measures, result) -> str:
         lines.append(f"| {v} | {len(seeds[v])} | {reached}/{len(seeds[v])} | {ms(v, 'iters to 0.6', 1)} | "
                      f"{ms(v, 'episodes to 0.6', 0)} | {ms(v, 'pool mean', 3)} | {ms(v, 'held-out sampled', 3)} | "
                      f"{ms(v, 'gen batches / it')} | {ms(v, 'capped its')} | {ms(v, 'groups with spread @ batch 0', 1)}"
-                     f" / {ms(v, 'groups with signal @ batch 0', 1)} | {ms(v, 'length last3')} | {ms(v, 'minutes', 0)} |")
+                     f" / {ms(v, 'groups with signal @ batch 0', 1)} | {ms(v, 'length last3')} | "
+                     f"{ms(v, 'minutes', 0)} |")
     lines += ["", f"Paired differences against `{REFERENCE}` (variant - reference; fewer iterations or episodes is "
               "negative, more success positive), bootstrap 95% interval, sign test:", "",
               "| variant | " + " | ".join(PAIRED) + " |", "|---|" + "---|" * len(PAIRED)]
@@ -184,7 +186,8 @@ def markdown(measures, result) -> str:
                          f"({e['positive']}+/{e['negative']}-, p={e['sign_p']:.3f}, n={e['seeds']})")
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
     lines += ["", "Rows pooled per run, mean ± std over seeds (the reference runs predate these metrics):", "",
-              "| variant | kept: A_E = 0 | kept: A_S != 0 | dropped: A_E = 0 | dropped: A_S != 0 |", "|---|---|---|---|---|"]
+              "| variant | kept: A_E = 0 | kept: A_S != 0 | dropped: A_E = 0 | dropped: A_S != 0 |",
+              "|---|---|---|---|---|"]
     for v in measures:
         lines.append(f"| {v} | " + " | ".join(ms(v, f"{side}: {label}") for side in ("kept", "dropped")
                                               for label in ("A_E = 0", "A_S != 0")) + " |")

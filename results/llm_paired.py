@@ -82,7 +82,8 @@ def summary_rows(rows: list[dict], a: str = "gigpo", b: str = "grpo") -> list[di
                "95% interval": f"[{low:.3f}, {high:.3f}]", "excludes 0": excludes_zero(low, high),
                "sign test +/-/tie": f"{pos}/{neg}/{ties}", "p": p}
         if name.startswith("iters"):
-            row["censored"] = f"{a} {sum(r[f'{a} censored'] for r in rows)}, {b} {sum(r[f'{b} censored'] for r in rows)}"
+            row["censored"] = (f"{a} {sum(r[f'{a} censored'] for r in rows)}, "
+                               f"{b} {sum(r[f'{b} censored'] for r in rows)}")
         out.append(row)
     return out
 
@@ -162,8 +163,9 @@ def per_seed_figure(runs: dict[str, dict[int, list[dict]]], seeds: list[int], le
 
 def held_out_figure(runs: dict[str, dict[int, list[dict]]], seeds: list[int], length: int):
     """Held-out greedy and sampled success (mean and spread over the paired seeds), at the number of updates."""
-    from gigpo.notebook import plots
     from plotly.subplots import make_subplots
+
+    from gigpo.notebook import plots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=["held-out, greedy", "held-out, sampled (T=0.4)"],
                         shared_yaxes=True)

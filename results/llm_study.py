@@ -78,7 +78,8 @@ def warm_start(run_root: Path, seed: int) -> Path:
 
 
 def launch(run_dir: Path, settings: dict, warm) -> subprocess.Popen | None:
-    if (run_dir / "metrics.jsonl").exists() and sum(1 for _ in open(run_dir / "metrics.jsonl")) >= settings["iterations"]:
+    if ((run_dir / "metrics.jsonl").exists()
+            and sum(1 for _ in open(run_dir / "metrics.jsonl")) >= settings["iterations"]):
         return None  # finished earlier
     from gigpo.training.checkpoints.checkpoint import latest_checkpoint
 
@@ -89,8 +90,8 @@ def launch(run_dir: Path, settings: dict, warm) -> subprocess.Popen | None:
         run_dir.mkdir(parents=True)
         if shared_warm is not None:
             shutil.copytree(shared_warm, run_dir / "warm_start")
-    cmd = [sys.executable, "-m", "gigpo", "train", *flags({**settings, "progress": False}), "--output-dir", str(run_dir),
-           *(["--resume"] if resume else [])]
+    cmd = [sys.executable, "-m", "gigpo", "train", *flags({**settings, "progress": False}),
+           "--output-dir", str(run_dir), *(["--resume"] if resume else [])]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(f"{run_dir}.log", "a"), stderr=subprocess.STDOUT)
 

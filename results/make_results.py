@@ -104,7 +104,8 @@ def mean_of(records, key):
 def collect(study_dir: Path, env: str):
     runs, per_seed = {}, []
     for est in ESTIMATORS:
-        dirs = sorted((d for d in study_dir.glob(f"{est}-seed*") if d.is_dir()), key=lambda p: int(p.name.split("seed")[1]))
+        dirs = sorted((d for d in study_dir.glob(f"{est}-seed*") if d.is_dir()),
+                      key=lambda p: int(p.name.split("seed")[1]))
         dirs = [d for d in dirs if read_metrics(d)]
         if not dirs:
             continue
@@ -162,7 +163,8 @@ def main(argv: list[str]) -> None:
                 runs, "eval_sampled_success_rate", title=f"{env}: held-out success rate (sampled, T=0.4)",
                 y_title="success rate (held-out, sampled)"),
             f"{env}_step_group_size_per_group": plots.curves_with_spread(
-                runs, "step_group_size_per_group", title=f"{env}: mean anchor-state group size", y_title="rows per group"),
+                runs, "step_group_size_per_group", title=f"{env}: mean anchor-state group size",
+                y_title="rows per group"),
             f"{env}_adv_step_abs": plots.curves_with_spread(
                 runs, "adv_step_abs", title=f"{env}: mean |A_S| (step-level advantage)", y_title="|A_S|"),
         }

@@ -1,6 +1,7 @@
 """Wins per pool task of saved models (the diagnosis in results/README.md): is success spread over the tasks or not?
 
-    python results/per_task_success.py runs/llm-study-pool8/gigpo-seed0/warm_start runs/llm-study-pool8/gigpo-seed0/final
+    python results/per_task_success.py runs/llm-study-pool8/gigpo-seed0/warm_start \\
+        runs/llm-study-pool8/gigpo-seed0/final
 
 Plays every task of the demo recipe's pool ``--rollouts`` times at temperature 1 with each model and prints the
 number of wins per task.
@@ -20,10 +21,10 @@ def main(argv=None) -> int:
     import torch
 
     from envs import GroupRunner
-    from gigpo.training.demo import DEMO_RECIPE
-    from gigpo.training.systems.models import load_model_and_tokenizer
     from gigpo.policy.hf_backend import HFBackend
+    from gigpo.training.demo import DEMO_RECIPE
     from gigpo.training.rollouts.rollout import collect_rollouts
+    from gigpo.training.systems.models import load_model_and_tokenizer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help="saved model folders (a run's warm_start/ or final/)")

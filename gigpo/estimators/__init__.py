@@ -12,8 +12,15 @@ from gigpo.estimators.gigpo import AdvantageDetails, advantage_details, gigpo_ad
 from gigpo.estimators.graphgpo import GraphGPODetails, graphgpo_advantages, graphgpo_details
 from gigpo.estimators.grpo import grpo_advantages
 from gigpo.estimators.hgpo import HGPODetails, hgpo_advantages, hgpo_details
-from gigpo.estimators.registry import (Estimator, applicable_options, compute_advantages, compute_details,
-                                       estimator_names, get_estimator, register_estimator)
+from gigpo.estimators.registry import (
+                                       Estimator,
+                                       applicable_options,
+                                       compute_advantages,
+                                       compute_details,
+                                       estimator_names,
+                                       get_estimator,
+                                       register_estimator,
+)
 from gigpo.estimators.rloo import rloo_advantages
 
 __all__ = ["AdvantageDetails", "advantage_details", "gigpo_advantages", "grpo_advantages", "rloo_advantages",

@@ -35,7 +35,8 @@ def exact_step_groups(group_idx: torch.Tensor, anchors: torch.Tensor | Sequence[
     return first_appearance_labels(codes, uniques.numel()), int(uniques.numel())
 
 
-def similarity_step_groups(group_idx: torch.Tensor, anchors: Sequence[str], threshold: float) -> tuple[torch.Tensor, int]:
+def similarity_step_groups(group_idx: torch.Tensor, anchors: Sequence[str],
+                           threshold: float) -> tuple[torch.Tensor, int]:
     """The authors' similarity clustering, exactly, but faster.
 
     Rule (verl-agent ``gigpo/core_gigpo.py``): rows are taken in row order; a row with anchor ``a`` joins the first

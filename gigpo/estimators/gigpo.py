@@ -22,8 +22,18 @@ from dataclasses import dataclass
 import torch
 
 from gigpo.estimators.anchor_groups import exact_step_groups, similarity_step_groups
-from gigpo.estimators.batch import (EPISODE_STATS, NORMS, check_anchor_rows, check_choice, check_eps, check_finite,
-                                    check_gamma, episode_returns, is_real, prepare_batch)
+from gigpo.estimators.batch import (
+    EPISODE_STATS,
+    NORMS,
+    check_anchor_rows,
+    check_choice,
+    check_eps,
+    check_finite,
+    check_gamma,
+    episode_returns,
+    is_real,
+    prepare_batch,
+)
 from gigpo.estimators.grouping import Keys, group_normalize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.returns import discounted_returns

@@ -37,8 +37,18 @@ import numpy as np
 import torch
 
 from gigpo.estimators.anchor_groups import exact_step_groups
-from gigpo.estimators.batch import (EPISODE_STATS, NORMS, FlatBatch, check_anchor_rows, check_choice, check_eps,
-                                    check_finite, check_gamma, episode_returns, prepare_batch)
+from gigpo.estimators.batch import (
+    EPISODE_STATS,
+    NORMS,
+    FlatBatch,
+    check_anchor_rows,
+    check_choice,
+    check_eps,
+    check_finite,
+    check_gamma,
+    episode_returns,
+    prepare_batch,
+)
 from gigpo.estimators.grouping import Keys, group_normalize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.state_graph import distances_to_success, transitions

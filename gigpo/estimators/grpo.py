@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import torch
 
-from gigpo.estimators.batch import (EPISODE_STATS, NORMS, FlatBatch, check_choice, check_eps, episode_returns,
-                                    prepare_batch)
+from gigpo.estimators.batch import (
+    EPISODE_STATS,
+    NORMS,
+    FlatBatch,
+    check_choice,
+    check_eps,
+    episode_returns,
+    prepare_batch,
+)
 from gigpo.estimators.grouping import Keys, group_normalize
 
 

@@ -33,9 +33,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gigpo.estimators.batch import (EPISODE_STATS, NORMS, check_anchor_rows, check_choice, check_eps, check_finite,
-                                    check_gamma, prepare_batch)
 from gigpo.estimators.anchor_groups import exact_step_groups
+from gigpo.estimators.batch import (
+    EPISODE_STATS,
+    NORMS,
+    check_anchor_rows,
+    check_choice,
+    check_eps,
+    check_finite,
+    check_gamma,
+    prepare_batch,
+)
 from gigpo.estimators.grouping import Keys, factorize, group_normalize
 from gigpo.estimators.grpo import episode_advantage
 from gigpo.estimators.returns import discounted_returns
@@ -86,7 +94,8 @@ def history_groups(group_idx: torch.Tensor, traj_idx: torch.Tensor, num_traj: in
     return out
 
 
-def weighted_items(items: torch.Tensor, present: torch.Tensor, weights: torch.Tensor, weight_eps: float) -> torch.Tensor:
+def weighted_items(items: torch.Tensor, present: torch.Tensor, weights: torch.Tensor,
+                   weight_eps: float) -> torch.Tensor:
     """``sum_k w_k a_k / (sum_k w_k + weight_eps)`` over the present items of each row; 0 for a row with none."""
     w = torch.where(present, weights.expand_as(items), torch.zeros((), dtype=items.dtype))
     total = w.sum(dim=1)

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 
 from gigpo.estimators.gigpo import advantage_details, gigpo_advantages
-from gigpo.estimators.grouping import Keys
 from gigpo.estimators.graphgpo import graphgpo_advantages, graphgpo_details
+from gigpo.estimators.grouping import Keys
 from gigpo.estimators.grpo import grpo_advantages
 from gigpo.estimators.hgpo import hgpo_advantages, hgpo_details
 from gigpo.estimators.rloo import rloo_advantages

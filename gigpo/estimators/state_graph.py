@@ -79,7 +79,10 @@ def _concat(anchors, next_anchors):
         if anchors.dim() != 1 or next_anchors.dim() != 1:
             raise ValueError("anchors and next_anchors must be 1-D")
         return torch.cat([anchors, next_anchors])
-    as_list = (lambda x: x.tolist() if isinstance(x, torch.Tensor) else list(x))
+
+    def as_list(x):
+        return x.tolist() if isinstance(x, torch.Tensor) else list(x)
+
     return as_list(anchors) + as_list(next_anchors)
 
 

@@ -5,8 +5,14 @@
 plotly.js inlined), ``cli``
 (``python -m gigpo inspect ROLLOUTS --out DIR``). plotly is imported here and in the notebook layer only.
 """
-from gigpo.inspect.advantages import (DEFAULT_ESTIMATORS, InspectedBatch, inspect_table, largest_step_groups,
-                                      summary_counts, write_advantages_csv)
+from gigpo.inspect.advantages import (
+                                      DEFAULT_ESTIMATORS,
+                                      InspectedBatch,
+                                      inspect_table,
+                                      largest_step_groups,
+                                      summary_counts,
+                                      write_advantages_csv,
+)
 from gigpo.inspect.cli import inspect_rollouts
 from gigpo.inspect.figures import advantage_heatmaps, step_through_figure
 from gigpo.inspect.page import page_html, write_page

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gigpo.lab.rollout import LabBatch
 from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
+from gigpo.lab.rollout import LabBatch
 
 Parts = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # (A, A_E, A_S) per row
 

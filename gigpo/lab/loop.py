@@ -138,8 +138,8 @@ def run_lab(cfg: LabConfig, *, log: Callable[[str], None] | None = None) -> LabR
 
 def report(cfg: LabConfig, rows: list[dict[str, Any]], out: Path) -> None:
     """Show the lab in ``cfg.report_to``'s trackers: one run, every number of ``lab.jsonl`` at its iteration."""
-    from gigpo.tracking import open_tracking
     from gigpo.lab.curves import lab_curves_png
+    from gigpo.tracking import open_tracking
     from gigpo.tracking.rows import lab_step_metrics
 
     tracking = open_tracking(cfg.report_to, out, project=cfg.project, run_name=cfg.run_name, config=cfg.to_dict())

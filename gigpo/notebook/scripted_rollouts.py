@@ -128,4 +128,5 @@ def anchor_disagreements(records: Sequence[StepRecord]) -> dict[str, list]:
         steps_of_state[sk] = steps_of_state.get(sk, 0) + 1
     merged = [(k[1], len(v), steps_of_text[k]) for k, v in states_of_text.items() if len(v) > 1]
     split = [(k[1], len(v), steps_of_state[k]) for k, v in texts_of_state.items() if len(v) > 1]
-    return {"merged": sorted(merged, key=lambda x: (-x[1], -x[2])), "split": sorted(split, key=lambda x: (-x[1], -x[2]))}
+    return {"merged": sorted(merged, key=lambda x: (-x[1], -x[2])),
+            "split": sorted(split, key=lambda x: (-x[1], -x[2]))}

@@ -22,8 +22,8 @@ require_notebook_extra("gigpo.notebook.widgets", ("ipywidgets", "plotly"))
 import ipywidgets as widgets
 
 from envs import StepRecord
-from gigpo.notebook import plots
 from gigpo.estimators.grpo import grpo_advantages
+from gigpo.notebook import plots
 from gigpo.notebook.metrics_io import read_metrics
 from gigpo.notebook.scripted_rollouts import records_details
 
@@ -74,7 +74,8 @@ class RolloutExplorer:
 
     Controls: ``step`` (time index), ``anchor`` (state key or observation text) and ``similarity`` (threshold for
     text anchors). Shows a status line ("step t = 3: ..."), the rollout graph with the states of step t outlined
-    (:func:`gigpo.notebook.plots.rollout_graph`) and the per-rollout table of step t (:func:`gigpo.notebook.plots.step_snapshot_html`).
+    (:func:`gigpo.notebook.plots.rollout_graph`) and the per-rollout table of step t
+    (:func:`gigpo.notebook.plots.step_snapshot_html`).
     """
 
     def __init__(self, records: Sequence[StepRecord], *, anchor: str = "state", similarity: float = EXACT,
@@ -207,10 +208,10 @@ class AdvantageExplorer:
 class LiveCurves:
     """Learning curves that follow a run's ``metrics.jsonl`` while the run is going.
 
-    ``live.follow_process(command)`` starts the training command (see ``gigpo.training.train_process.training_command``) as
-    a child process, its output going to a log file, and every ``poll_seconds`` re-reads the metrics file and
-    redraws :func:`gigpo.notebook.plots.learning_curves` when a new iteration has arrived. The cell runs until training ends;
-    a failed run raises ``RuntimeError`` with the end of its log, and interrupting the kernel stops the child.
+    ``live.follow_process(command)`` starts the training command (see ``gigpo.training.train_process.training_command``)
+    as a child process, its output going to a log file, and every ``poll_seconds`` re-reads the metrics file and redraws
+    :func:`gigpo.notebook.plots.learning_curves` when a new iteration has arrived. The cell runs until training ends; a
+    failed run raises ``RuntimeError`` with the end of its log, and interrupting the kernel stops the child.
     """
 
     def __init__(self, output_dir: str | Path, keys: Sequence[str], *, title: str = "Learning curves",

@@ -15,12 +15,18 @@ from tqdm.auto import trange
 
 from gigpo.run_files.durable_files import write_text_atomic
 from gigpo.run_files.metrics import METRICS_FILE, append_metrics, read_metrics, write_metrics
-from gigpo.run_files.run_overwrite import remove_run_entries
 from gigpo.run_files.run_folder import CONFIG_FILE, RUN_ENTRIES, RUN_MARKER
+from gigpo.run_files.run_overwrite import remove_run_entries
 from gigpo.tracking import TrackingSession, open_tracking
 from gigpo.tracking.curves import training_curves_png
-from gigpo.training.checkpoints.checkpoint import (checkpoint_states, latest_checkpoint, list_checkpoints,
-                                                  read_state, save_checkpoint, saved_lr_horizon)
+from gigpo.training.checkpoints.checkpoint import (
+    checkpoint_states,
+    latest_checkpoint,
+    list_checkpoints,
+    read_state,
+    save_checkpoint,
+    saved_lr_horizon,
+)
 from gigpo.training.config import RESUMABLE_CHANGES, TrainConfig
 from gigpo.training.lr_schedule import schedule_horizon
 from gigpo.training.systems.distributed import Distributed

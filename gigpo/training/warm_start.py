@@ -13,9 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
-import envs
 import torch
 
+import envs
 from gigpo.policy.encoding import encode_candidate, encode_prompt
 from gigpo.policy.prompts import chat_text, format_prompt
 from gigpo.policy.scoring import continuation_log_probs

@@ -92,7 +92,8 @@ def test_key_types_give_identical_results():
     codes = {"s0": 10, "s1": -4, "s2": 99}
     same = [
         gigpo_advantages(torch.tensor(GROUPS), [uu[t] for t in TRAJS], torch.tensor(REWARDS), ANCHORS),
-        gigpo_advantages(np.array(GROUPS), np.array(TRAJS), np.array(REWARDS), torch.tensor([codes[a] for a in ANCHORS])),
+        gigpo_advantages(np.array(GROUPS), np.array(TRAJS), np.array(REWARDS),
+                         torch.tensor([codes[a] for a in ANCHORS])),
         gigpo_advantages(["task"] * 7, TRAJS, REWARDS, [(a, 1) for a in ANCHORS]),
     ]
     for other in same:

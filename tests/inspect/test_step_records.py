@@ -3,9 +3,9 @@ records themselves (tuple anchors stored as their repr), and the demo writes its
 from pathlib import Path
 
 from gigpo.inspect import inspect_table
+from gigpo.notebook.demo import show_anchor_groups
 from gigpo.notebook.scripted_rollouts import collect_group, records_details
 from gigpo.run_files.rollout_table import read_rollout_table, table_from_step_records
-from gigpo.notebook.demo import show_anchor_groups
 from gigpo.training.demo import DEMO_RECIPE
 
 

@@ -1,6 +1,7 @@
 """gigpo.integrations.verl, the verl-agent drop-in: ``compute_gigpo_outcome_advantage`` and
 ``compute_step_discounted_returns`` against a plain-Python restatement of the authors' semantics
-(tests/support/verl_reference.py) on random batches with str uuids and padded masks, both modes, similarity on and off."""
+(tests/support/verl_reference.py) on random batches with str uuids and padded masks, both modes, similarity on and
+off."""
 from __future__ import annotations
 
 import subprocess

@@ -5,8 +5,16 @@ import statistics
 
 import pytest
 
-from gigpo.notebook.metrics_io import (final_value, metrics_path, numeric_keys, read_metrics, series, summarize_runs,
-                              to_markdown, write_csv)
+from gigpo.notebook.metrics_io import (
+    final_value,
+    metrics_path,
+    numeric_keys,
+    read_metrics,
+    series,
+    summarize_runs,
+    to_markdown,
+    write_csv,
+)
 
 
 def write_lines(path, lines):

@@ -10,8 +10,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from book.tools import executed as book_runs
 from gigpo.__main__ import main as gigpo_main
-from gigpo.run_files.metrics import read_metrics
 from gigpo.notebook.runner import main, parse_value, run_notebook
+from gigpo.run_files.metrics import read_metrics
 from tests.support.notebook_cells import assignments, errors, parameters_cell, read
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

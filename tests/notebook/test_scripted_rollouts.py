@@ -2,8 +2,14 @@
 import pytest
 
 from envs import StepRecord
-from gigpo.notebook.scripted_rollouts import (anchor_disagreements, collect_group, collect_groups, outcomes, record_anchors,
-                                     records_details)
+from gigpo.notebook.scripted_rollouts import (
+    anchor_disagreements,
+    collect_group,
+    collect_groups,
+    outcomes,
+    record_anchors,
+    records_details,
+)
 
 
 def test_same_arguments_give_the_same_rollouts():

@@ -8,7 +8,7 @@ from results.llm_paired import paired_rows, run_measures, summary_rows
 from results.llm_paired_stats import bootstrap_mean_interval, excludes_zero, sign_test
 
 
-# --- sign test: exact binomial values worked out by hand ---------------------------------------------------------------
+# --- sign test: exact binomial values worked out by hand --------------------------------------------------------------
 @pytest.mark.parametrize("diffs, expected", [
     ([6, 20, 14], (3, 0, 0, 0.25)),                      # 2 * (1/2)^3
     ([1] * 9 + [-1], (9, 1, 0, 2 * 11 / 1024)),           # 2 * (C(10,0) + C(10,1)) / 2^10

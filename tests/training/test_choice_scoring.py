@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
-from gigpo.training.config import TrainConfig
 from gigpo.policy.scoring import continuation_log_probs, pack_pass, plan_passes
+from gigpo.training.config import TrainConfig
 
 PAD = 0
 T = 0.7
@@ -201,6 +201,7 @@ def test_under_grad_layers_and_passes_are_recomputed_and_the_switch_is_restored(
         continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, token_budget=25)
         assert len(calls) == passes
     calls.clear()  # recompute=False (activation_checkpointing off): one forward per pass, nothing replayed
-    logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, token_budget=25, recompute=False)
+    logp, _, _ = continuation_log_probs(model, prompts, conts, owner=owner, pad_id=PAD, token_budget=25,
+                                        recompute=False)
     logp.sum().backward()
     assert len(calls) == passes

@@ -11,14 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 import envs
+from gigpo.policy.hf_backend import HFBackend
+from gigpo.policy.sampling import GumbelSampler, sample_rows
 from gigpo.run_files.metrics import without_measurements
 from gigpo.training.checkpoints.state_files import load_state
-from gigpo.policy.hf_backend import HFBackend
 from gigpo.training.rollouts.rollout import collect_rollouts
-from gigpo.policy.sampling import GumbelSampler, sample_rows
-from gigpo.training.systems.seeds import SamplingStreams, stream_seed
 from gigpo.training.systems.distributed import Distributed, global_row_index, groups_per_rank, shard_groups
 from gigpo.training.systems.models import load_model_and_tokenizer
+from gigpo.training.systems.seeds import SamplingStreams, stream_seed
 from tests.support.tiny_training import TINY  # noqa: F401  (registers the "corridor" env)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ import torch
 import gigpo.training.trainer as trainer_module
 from gigpo import gigpo_advantages, grpo_advantages
 from gigpo.__main__ import build_parser, config_from_args
+from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.lab import LabConfig
 from gigpo.lab.diagnostics import advantage_parts
 from gigpo.lab.dynamic_sampling import sample_lab_batch
@@ -17,7 +18,6 @@ from gigpo.lab.policy import TabularPolicy
 from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
 from gigpo.run_files.metrics import read_metrics, without_measurements
 from gigpo.training.config import TrainConfig
-from gigpo.estimators.group_filter import kept_dropped_counts, kept_dropped_shares, passing_groups, update_groups
 from gigpo.training.trainer import train, train_task_seeds
 from tests.support.tiny_training import TINY
 

@@ -5,9 +5,9 @@ import torch
 
 import envs
 from gigpo.lab.expert_path import expert_path_choices
-from gigpo.training.systems.models import load_model_and_tokenizer
 from gigpo.policy.encoding import encode_candidate, encode_prompt
 from gigpo.policy.prompts import chat_text, format_prompt
+from gigpo.training.systems.models import load_model_and_tokenizer
 
 OPTIONS = {"num_boxes": 1, "max_steps": 10, "max_solution_moves": 3}
 

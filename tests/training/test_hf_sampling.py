@@ -9,10 +9,10 @@ the argmax of log softmax(z / T) plus Gumbel noise).
 import pytest
 import torch
 
-from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 from gigpo.policy.encoding import encode_prompt
 from gigpo.policy.hf_backend import HFBackend
 from gigpo.policy.sampling import GumbelSampler
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 
 KEYS = [11, 11, 11, 7, 7, 3]  # rows of a group share a key
 TEMPERATURE = 0.8

@@ -8,10 +8,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gigpo.training.systems.models import (load_model_and_tokenizer, load_trainable_state_dict, resolve_model,
-                                          trainable_state_dict, wrap_lora)
 from gigpo.policy.encoding import encode_candidate
 from gigpo.policy.hf_backend import HFBackend
+from gigpo.training.systems.models import (
+    load_model_and_tokenizer,
+    load_trainable_state_dict,
+    resolve_model,
+    trainable_state_dict,
+    wrap_lora,
+)
 from gigpo.training.systems.tiny_model import BASE_CORPUS, build_tiny_model
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]

@@ -3,8 +3,8 @@ trainer's invalid-action penalty (part of the rewards the estimator sees) does n
 import pytest
 
 import envs
-from gigpo.training.config import TrainConfig
 from gigpo.policy.replies import Generation
+from gigpo.training.config import TrainConfig
 from gigpo.training.dynamic_sampling import refill_update_batch
 from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.systems.distributed import Distributed

@@ -1,8 +1,14 @@
 """Prompt building (the authors' template) and reply parsing (the required <think>/<action> format)."""
 import pytest
 
-from gigpo.policy.prompts import (CHOICE_INSTRUCTION, FORMAT_INSTRUCTION, MALFORMED, chat_text,
-                                            format_prompt, parse_reply)
+from gigpo.policy.prompts import (
+    CHOICE_INSTRUCTION,
+    FORMAT_INSTRUCTION,
+    MALFORMED,
+    chat_text,
+    format_prompt,
+    parse_reply,
+)
 
 ADMISSIBLE = ["go to desk 1", "open drawer 2", "look"]
 

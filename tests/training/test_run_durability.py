@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gigpo.run_files.run_folder import RUN_MARKER
 from gigpo.training.checkpoints.checkpoint import list_checkpoints, read_state
 from gigpo.training.config import TrainConfig
 from gigpo.training.lr_schedule import lr_factor, schedule_horizon
-from gigpo.run_files.run_folder import RUN_MARKER
 from gigpo.training.trainer import train
 from tests.support.tiny_training import TINY, final_bytes, training_rows
 

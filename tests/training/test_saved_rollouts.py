@@ -1,8 +1,8 @@
 """``TrainConfig.save_rollouts``' table: a step batch (interleaved rollouts, tuple anchors) as rollout rows."""
 from gigpo.estimators import gigpo_advantages
 from gigpo.inspect import inspect_table
-from gigpo.run_files.rollout_table import read_rollout_table
 from gigpo.policy.step_batch import StepBatch
+from gigpo.run_files.rollout_table import read_rollout_table
 from gigpo.training.rollouts.saved_rollouts import rollout_rows, rollouts_path, save_rollouts
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import gigpo.training.learning.update as update
-from gigpo.training.config import TrainConfig
 from gigpo.policy.step_batch import StepBatch
+from gigpo.training.config import TrainConfig
 
 
 class OneLogit(torch.nn.Module):

@@ -16,12 +16,12 @@ import envs
 import gigpo
 import gigpo.training.trainer as trainer_module
 from gigpo.__main__ import build_parser, config_from_args, main
-from gigpo.run_files.metrics import read_metrics, without_measurements
-from gigpo.training.checkpoints.checkpoint import list_checkpoints
-from gigpo.training.config import TrainConfig
 from gigpo.policy.encoding import encode_candidate
 from gigpo.policy.replies import Choice, Generation
 from gigpo.policy.vllm_backend import VLLMBackend
+from gigpo.run_files.metrics import read_metrics, without_measurements
+from gigpo.training.checkpoints.checkpoint import list_checkpoints
+from gigpo.training.config import TrainConfig
 from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.systems.models import load_model_and_tokenizer
 from gigpo.training.trainer import train

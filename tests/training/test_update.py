@@ -12,11 +12,11 @@ import pytest
 import torch
 
 import gigpo.training.learning.update as update_module
-from gigpo.training.config import TrainConfig
-from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 from gigpo.policy.encoding import encode_candidate
 from gigpo.policy.step_batch import StepBatch
+from gigpo.training.config import TrainConfig
 from gigpo.training.learning.update import UpdateSettings, policy_update, unit_log_probs
+from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def chat_ids(tok, text: str) -> list[int]:
     return tok(prompt, add_special_tokens=False)["input_ids"]
 
 
-# --- the independent restatement ---------------------------------------------------------------------------------------
+# --- the independent restatement --------------------------------------------------------------------------------------
 def plain_token_logp(model, prompt: list[int], cont: list[int], temperature: float = 1.0) -> torch.Tensor:
     """log pi(c_t | prompt, c_<t) from one unpadded forward pass over prompt + continuation (no cache, no batch)."""
     logits = model(input_ids=torch.tensor([prompt + cont])).logits[0, len(prompt) - 1:-1].float() / temperature
@@ -73,7 +73,7 @@ def free_batch(tok) -> StepBatch:
                      valid=[True] * 3, prompt_ids=[chat_ids(tok, p) for p in prompts], response_ids=responses)
 
 
-# --- scoring -----------------------------------------------------------------------------------------------------------
+# --- scoring ----------------------------------------------------------------------------------------------------------
 def test_choice_log_probs_and_entropy_equal_a_plain_forward_with_uneven_candidates(tiny):
     model, tok = tiny
     batch = choice_batch(tok)
@@ -102,7 +102,7 @@ def test_entropy_gradient_is_finite_and_exact_with_uneven_candidates(tiny):
     assert all(close(g, e) for g, e in zip(got, expected))
 
 
-# --- one update --------------------------------------------------------------------------------------------------------
+# --- one update -------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["free", "choice"])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_one_update_moves_the_log_prob_with_the_advantage(mode, sign):
@@ -145,7 +145,7 @@ def test_kl_is_measured_against_the_base_model_with_the_adapter_disabled():
     assert expected > 1e-4 and stats["kl"] == pytest.approx(expected, rel=1e-3)
 
 
-# --- epochs, minibatches, micro-batches ----------------------------------------------------------------------------------
+# --- epochs, minibatches, micro-batches -------------------------------------------------------------------------------
 class RecordingSGD(torch.optim.SGD):
     """SGD that, before each step, restates the step's expected gradient and metrics at the current weights.
 
@@ -233,7 +233,7 @@ def test_micro_batch_size_leaves_weights_and_metrics_unchanged():
         assert s1.keys() == s.keys() and all(s[k] == pytest.approx(s1[k], rel=1e-4, abs=1e-7) for k in s1)
 
 
-# --- the entropy bonus ---------------------------------------------------------------------------------------------------
+# --- the entropy bonus ------------------------------------------------------------------------------------------------
 def test_entropy_bonus_raises_the_entropy_of_uneven_choices():
     model, tok = fresh_tiny(lora=False)
     batch = choice_batch(tok)
@@ -256,7 +256,7 @@ def test_entropy_bonus_raises_the_entropy_of_uneven_choices():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-# --- the non-finite guard ------------------------------------------------------------------------------------------------
+# --- the non-finite guard ---------------------------------------------------------------------------------------------
 def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_step():
     model, tok = fresh_tiny(lora=True)
     batch = choice_batch(tok)
@@ -277,8 +277,8 @@ def test_a_non_finite_loss_or_gradient_stops_the_update_before_the_optimizer_ste
 
 @pytest.mark.parametrize("mode", ["choice", "free"])
 def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, mode):
-    from gigpo.training.systems.distributed import Distributed
     from gigpo.training.rank_metrics import rollout_metrics
+    from gigpo.training.systems.distributed import Distributed
 
     _, tok = tiny
     batch = choice_batch(tok) if mode == "choice" else free_batch(tok)
@@ -293,7 +293,7 @@ def test_rollout_tokens_count_prompts_and_what_the_policy_scored_or_wrote(tiny, 
     assert stats["rollout_tokens"] == want > prompts
 
 
-# --- micro-batches by length within the token budget -------------------------------------------------------------------
+# --- micro-batches by length within the token budget ------------------------------------------------------------------
 def test_micro_batch_plan_by_hand():
     from gigpo.training.learning.micro_batches import plan_micro_batches
 

@@ -15,8 +15,8 @@ import torch  # noqa: E402
 from envs import GroupRunner  # noqa: E402
 from gigpo.policy.scoring import continuation_log_probs  # noqa: E402
 from gigpo.training.rollouts.rollout import collect_rollouts  # noqa: E402
-from gigpo.training.systems.seeds import SamplingStreams  # noqa: E402
 from gigpo.training.systems.models import load_model_and_tokenizer, wrap_lora  # noqa: E402
+from gigpo.training.systems.seeds import SamplingStreams  # noqa: E402
 from tests.support.vllm_engines import MAX_NEW_TOKENS  # noqa: E402
 
 NEAR = 1e-4  # float32 on both sides: measured ~1e-6

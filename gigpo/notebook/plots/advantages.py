@@ -13,6 +13,8 @@ from envs import StepRecord
 from gigpo.estimators.gigpo import AdvantageDetails
 from gigpo.notebook.plots.rollouts import won_by_trajectory
 from gigpo.notebook.plots.style import ADVANTAGE_SCALE, ESTIMATOR_COLORS
+
+
 # --- advantages ------------------------------------------------------------------------------------------------------
 def _step_in_traj(traj_index: Sequence[int]) -> list[int]:
     """Time index of each row inside its trajectory (rows of one trajectory come in time order)."""

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gigpo.notebook.plots.style import GROUP_COLORS, estimator_color, rgba
+
+
 # --- training curves ----------------------------------------------------------------------------------------------
 def _xy(records: Sequence[Mapping[str, Any]], key: str, x_key: str = "iteration") -> tuple[list, list]:
     xs, ys = [], []
@@ -75,8 +77,8 @@ def curves_with_spread(runs: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]]
             lo, hi, band = [m - s for m, s in zip(mean, sd)], [m + s for m, s in zip(mean, sd)], "±1 std"
         else:
             lo, hi, band = [min(by_iter[x]) for x in xs], [max(by_iter[x]) for x in xs], "min-max"
-        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=hi + lo[::-1], mode="lines", fill="toself", fillcolor=rgba(color, 0.18),
-                                 line=dict(width=0), hoverinfo="skip", legendgroup=label,
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=hi + lo[::-1], mode="lines", fill="toself",
+                                 fillcolor=rgba(color, 0.18), line=dict(width=0), hoverinfo="skip", legendgroup=label,
                                  name=f"{label} {band} over {len(seeds)} seed(s)"))
         fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=f"{label} mean", legendgroup=label,
                                  line=dict(color=color, width=2.5)))

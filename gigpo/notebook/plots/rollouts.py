@@ -18,7 +18,6 @@ from envs import StepRecord
 from gigpo.notebook.plots.style import FAILED_COLOR, GROUP_COLORS, OUTCOME_SCALE, WON_COLOR, group_color
 
 
-
 def _as_labels(labels: Any, n: int) -> list[int]:
     out = [int(x) for x in (labels.tolist() if hasattr(labels, "tolist") else labels)]
     if len(out) != n:

@@ -30,10 +30,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from gigpo.training.systems import sharding
 from gigpo.run_files.durable_files import fsync_dir, fsync_file, sha256_of, write_text_atomic
-from gigpo.training.systems.models import load_trainable_state_dict, trainable_state_dict
 from gigpo.training.checkpoints.state_files import load_state, save_state, state_file_problem
+from gigpo.training.systems import sharding
+from gigpo.training.systems.models import load_trainable_state_dict, trainable_state_dict
 
 FILES = ("trainable.safetensors", "optimizer.safetensors", "rng.safetensors", "state.json")
 MANIFEST = "manifest.json"

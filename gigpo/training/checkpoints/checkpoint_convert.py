@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gigpo.training.checkpoints.checkpoint import FILES, LEGACY_FILES, checkpoint_dir, is_legacy, write_manifest
 from gigpo.run_files.durable_files import fsync_dir, fsync_file
+from gigpo.training.checkpoints.checkpoint import FILES, LEGACY_FILES, checkpoint_dir, is_legacy, write_manifest
 from gigpo.training.checkpoints.state_files import save_state
 
 # what torch.save of np.random.get_state() names besides tensors and builtins, under numpy 2 and (the same objects

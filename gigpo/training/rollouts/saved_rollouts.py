@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gigpo.run_files.rollout_table import RolloutTable, anchor_key, steps_in_order, write_rollout_table
 from gigpo.policy.step_batch import StepBatch
+from gigpo.run_files.rollout_table import RolloutTable, anchor_key, steps_in_order, write_rollout_table
 
 ROLLOUTS_DIR = "rollouts"
 

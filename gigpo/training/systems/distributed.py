@@ -21,7 +21,6 @@ A plain ``python -m gigpo train`` (no launcher) is one process and never touches
 from __future__ import annotations
 
 import contextlib
-
 import os
 from dataclasses import dataclass, field
 from typing import Any

@@ -1,5 +1,6 @@
 """Writes a tiny run with gigpo v0.2 (commit 8634dbc): PYTHONPATH=/tmp/v02 python make_v02.py OUT"""
 import sys
+
 import envs
 import gigpo
 from gigpo.training.config import TrainConfig
