@@ -69,7 +69,7 @@ def run_notebook(ns: argparse.Namespace) -> int:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.notebook.demo import add_demo_arguments as add_arguments
+    from gigpo.training.demo import add_demo_arguments as add_arguments
 
     add_arguments(parser)
 
@@ -108,7 +108,7 @@ def run_convert_checkpoint(ns: argparse.Namespace) -> int:
 
 
 def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    from gigpo.inspect.cli import add_arguments
+    from gigpo.inspect.options import add_arguments
 
     add_arguments(parser)
 

@@ -64,7 +64,9 @@ output_dir = None          # if set (python -m gigpo run-notebook sets it), the 
 # %%
 from IPython.display import HTML, display
 
-from gigpo.inspect import inspect_rollouts, inspect_table, step_through_figure, table_from_step_records
+from gigpo.inspect import inspect_table, table_from_step_records
+from gigpo.inspect.cli import inspect_rollouts
+from gigpo.inspect.figures import step_through_figure
 from gigpo.notebook import plots
 from gigpo.notebook.scripted_rollouts import anchor_disagreements, collect_group, outcomes, records_details
 from gigpo.notebook.widgets import RolloutExplorer

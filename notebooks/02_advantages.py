@@ -71,7 +71,8 @@ import torch
 from IPython.display import display
 
 from gigpo import advantage_details, grpo_advantages
-from gigpo.inspect import inspect_table, step_through_figure, table_from_step_records
+from gigpo.inspect import inspect_table, table_from_step_records
+from gigpo.inspect.figures import step_through_figure
 from gigpo.notebook import plots
 from gigpo.notebook.scripted_rollouts import collect_groups, outcomes, records_details
 from gigpo.notebook.widgets import AdvantageExplorer

@@ -2,8 +2,8 @@
 
 ``advantages`` (each estimator's advantage per row, GiGPO's parts and step groups, ``advantages.csv``),
 ``figures`` (the kernel-free step-through with a slider, heatmaps per estimator), ``page`` (``index.html`` with
-plotly.js inlined), ``cli``
-(``python -m gigpo inspect ROLLOUTS --out DIR``). plotly is imported here and in the notebook layer only.
+plotly.js inlined), ``options`` and ``cli`` (``python -m gigpo inspect ROLLOUTS --out DIR``). The package face holds
+what needs no plotting package; ``figures``, ``page`` and ``cli`` need the ``notebook`` extra (plotly).
 """
 from gigpo.inspect.advantages import (
                                       DEFAULT_ESTIMATORS,
@@ -13,11 +13,7 @@ from gigpo.inspect.advantages import (
                                       summary_counts,
                                       write_advantages_csv,
 )
-from gigpo.inspect.cli import inspect_rollouts
-from gigpo.inspect.figures import advantage_heatmaps, step_through_figure
-from gigpo.inspect.page import page_html, write_page
 from gigpo.run_files.rollout_table import table_from_step_records
 
-__all__ = ["DEFAULT_ESTIMATORS", "InspectedBatch", "advantage_heatmaps", "inspect_rollouts", "inspect_table",
-           "largest_step_groups", "page_html", "step_through_figure", "summary_counts", "table_from_step_records",
-           "write_advantages_csv", "write_page"]
+__all__ = ["DEFAULT_ESTIMATORS", "InspectedBatch", "inspect_table", "largest_step_groups", "summary_counts",
+           "table_from_step_records", "write_advantages_csv"]

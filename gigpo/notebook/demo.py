@@ -20,17 +20,10 @@ from gigpo.notebook.plots.static import save_pngs
 from gigpo.notebook.scripted_rollouts import collect_group, records_details
 from gigpo.run_files.metrics import read_metrics
 from gigpo.run_files.rollout_table import table_from_step_records, write_rollout_table
-from gigpo.training.demo import DEMO_RECIPE, WINDOW, demo_config, window_means
+from gigpo.training.demo import WINDOW, demo_config, window_means
 from gigpo.training.trainer import train
 
 CURVE_KEYS = ("success_rate", "mean_return", "mean_length", "entropy", "approx_kl", "adv_step_abs")
-
-
-def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--estimator", default="gigpo", help="gigpo, grpo or rloo")
-    parser.add_argument("--iterations", type=int, default=DEMO_RECIPE["iterations"], help="training iterations")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the warm start and the run")
-    parser.add_argument("--output-dir", default="runs/demo", help="where the run and its figures go")
 
 
 def show_anchor_groups(env: str, env_options: dict, out: Path | None = None) -> None:

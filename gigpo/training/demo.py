@@ -3,6 +3,8 @@ gives. ``python -m gigpo demo`` runs it (``gigpo.notebook.demo``: the run, its p
 """
 from __future__ import annotations
 
+import argparse
+
 from gigpo.training.config import TrainConfig
 
 WINDOW = 3  # iterations averaged at each end of the curve
@@ -25,6 +27,13 @@ DEMO_RECIPE = dict(
 def demo_config(**overrides) -> TrainConfig:
     """The demo's :class:`TrainConfig`: :data:`DEMO_RECIPE` with ``overrides`` on top."""
     return TrainConfig.from_dict({**DEMO_RECIPE, **overrides})
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--estimator", default="gigpo", help="gigpo, grpo or rloo")
+    parser.add_argument("--iterations", type=int, default=DEMO_RECIPE["iterations"], help="training iterations")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the warm start and the run")
+    parser.add_argument("--output-dir", default="runs/demo", help="where the run and its figures go")
 
 
 def window_means(records: list[dict], key: str = "success_rate", window: int = WINDOW) -> tuple[float, float]:

@@ -2,7 +2,8 @@
 import pytest
 
 from book.tools import page_outputs
-from gigpo.inspect import inspect_table, step_through_figure
+from gigpo.inspect import inspect_table
+from gigpo.inspect.figures import step_through_figure
 from gigpo.run_files.rollout_table import RolloutTable
 
 

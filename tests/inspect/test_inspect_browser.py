@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gigpo.inspect import inspect_rollouts
+from gigpo.inspect.cli import inspect_rollouts
 from tests.support import browser as lab
 
 pytestmark = pytest.mark.browser

@@ -149,7 +149,7 @@ def test_estimator_options_and_unknown_estimators(tmp_path):
 
 
 def test_a_large_table_draws_capped_figures_shows_progress_and_keeps_every_row_in_the_csv(tmp_path, capsys):
-    from gigpo.inspect import inspect_rollouts
+    from gigpo.inspect.cli import inspect_rollouts
     from gigpo.run_files.rollout_table import RolloutTable, write_rollout_table
 
     groups, rollouts, steps = 10, 30, 60  # 18,000 rows; rollout r of group g walks states (r + t) // 7
@@ -161,7 +161,8 @@ def test_a_large_table_draws_capped_figures_shows_progress_and_keeps_every_row_i
     assert "gigpo inspect" in capsys.readouterr().err  # the tqdm bar
     assert sum(1 for _ in open(csv_path)) == groups * rollouts * steps + 1
     assert page.stat().st_size < 5_500_000
-    from gigpo.inspect import advantage_heatmaps, inspect_table, step_through_figure
+    from gigpo.inspect import inspect_table
+    from gigpo.inspect.figures import advantage_heatmaps, step_through_figure
     from gigpo.run_files.rollout_table import read_rollout_table
 
     batch = inspect_table(read_rollout_table(table), ["gigpo", "grpo"])

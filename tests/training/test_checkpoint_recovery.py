@@ -38,7 +38,7 @@ from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
 from tests.support.tiny_runs import TINY_RUN, cli_train
 
-V02_RUN = Path(__file__).parents[1] / "data" / "v0_2_checkpoint"
+V02_RUN = Path(__file__).parents[1] / "support" / "data" / "v0_2_checkpoint"
 
 
 def names(run: Path) -> list[str]:
