@@ -176,3 +176,23 @@ $(TRACKIO_STAMP): pyproject.toml constraints-cpu.txt
 
 test-trackio: $(TRACKIO_STAMP)
 	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(TRACKIO_PY) -m pytest -q -p no:cacheprovider tests/test_tracking.py -k trackio
+
+# TRL (gigpo.integrations.trl: GiGPOTrainer, a GRPOTrainer subclass) in its own venv: the package with the trl extra
+# (TRL 1.16 installs beside the main venv's transformers, but stays out of it so TRL's pins never move the main
+# stack), torch from the CPU constraints. test-trl runs tests/integrations/test_trl*.py (slow ones included).
+.PHONY: setup-trl test-trl
+TRL_VENV  ?= .venv-trl
+TRL_PY    := $(TRL_VENV)/bin/python
+TRL_STAMP := $(TRL_VENV)/.installed
+
+setup-trl: $(TRL_STAMP)
+
+$(TRL_STAMP): pyproject.toml constraints-cpu.txt
+	$(PYTHON) -m venv $(TRL_VENV)
+	$(TRL_PY) -m pip install -q --upgrade pip
+	$(TRL_PY) -m pip install -q -c constraints-cpu.txt -e ".[trl]" pytest
+	touch $(TRL_STAMP)
+
+test-trl: $(TRL_STAMP)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=1 $(TRL_PY) -m pytest -q -p no:cacheprovider \
+		tests/integrations/test_trl*.py

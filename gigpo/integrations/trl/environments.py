@@ -22,6 +22,7 @@ import envs
 from envs.base import check_info
 
 GAME_OVER = "The episode is over; no further action is accepted."
+INSTRUCTION = "Solve the task. Call the act tool with one admissible action per turn, until the task is solved."
 
 
 def observation_text(task: str, obs: str, admissible: list[str]) -> str:
@@ -109,7 +110,6 @@ def task_dataset(num_tasks: int, *, first_seed: int = 0, instruction: str | None
 
     if not isinstance(num_tasks, int) or num_tasks < 1:
         raise ValueError(f"num_tasks must be a positive int, got {num_tasks!r}")
-    text = instruction or ("Solve the task. Call the act tool with one admissible action per turn, "
-                           "until the task is solved.")
+    text = INSTRUCTION if instruction is None else instruction
     return Dataset.from_dict({"prompt": [[{"role": "user", "content": text}] for _ in range(num_tasks)],
                               "seed": list(range(first_seed, first_seed + num_tasks))})
