@@ -2,9 +2,10 @@
 
     python examples/trl_gigpo_household.py --max-steps 2 --output-dir runs/trl_household
 
-On CPU it uses the package's locally built tiny model (nothing is downloaded), warm-started for a few dozen steps on
-the expert's tool calls so that it plays multi-turn episodes; ``--model NAME_OR_PATH`` takes any causal LM whose chat
-template TRL can parse tool calls from (Qwen2.5/Qwen3, Llama 3.1, ...). The output folder is TRL's: checkpoints,
+On CPU it uses the package's locally built tiny model (nothing is downloaded). That random model does not write
+well-formed tool calls, so its episodes end after one turn unless ``--warm-start-steps N`` first teaches it the
+expert's tool calls (slow on CPU: the tool-calling prompts are ~1k tokens); ``--model NAME_OR_PATH`` takes any causal
+LM whose chat template TRL can parse tool calls from (Qwen2.5/Qwen3, Llama 3.1, ...), which plays multi-turn as is. The output folder is TRL's: checkpoints,
 ``trainer_state.json`` with the step-level statistics (``adv_episode_abs``, ``adv_step_abs``, ``step_groups``, ...)
 in its ``log_history``. ``--trainer grpo`` runs TRL's own GRPOTrainer on the same setup, for comparison.
 """
@@ -38,8 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--env-steps", type=int, default=6, help="the env's step limit")
     p.add_argument("--max-completion-length", type=int, default=1024)
     p.add_argument("--learning-rate", type=float, default=1e-5)
-    p.add_argument("--warm-start-steps", type=int, default=40, help="supervised steps on expert tool calls (tiny "
-                                                                     "model only; 0 skips)")
+    p.add_argument("--warm-start-steps", type=int, default=0, help="supervised steps on expert tool calls before RL "
+                                                                    "(tiny model only; see docs/trl.md for its cost)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 

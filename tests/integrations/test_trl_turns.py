@@ -116,3 +116,30 @@ def test_config_checks(tmp_path):
                 dict(multi_objective_aggregation="normalize_then_sum")):
         with pytest.raises(ValueError):
             GiGPOConfig(output_dir=str(tmp_path), use_cpu=True, **bad)
+
+
+def test_warm_start_targets_parse_back_to_the_expert_actions():
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import add_response_schema
+
+    from gigpo.integrations.trl import tool_chat_model
+    from gigpo.integrations.trl.warm_start import expert_tool_examples
+
+    tokenizer = add_response_schema(AutoTokenizer.from_pretrained(tool_chat_model("tiny-mini")))
+    options = dict(num_receptacles=4, num_objects=2, max_steps=4)
+    examples = expert_tool_examples(tokenizer, "household", options, [7], "Play.", max_turns=4)
+    reference = envs.make("household", **options)
+    _, info = reference.reset(seed=7)
+    expert = []
+    while info["expert_action"] is not None and len(expert) < 4:
+        expert.append(info["expert_action"])
+        _, _, term, trunc, info = reference.step(expert[-1])
+        if term or trunc:
+            break
+    assert len(examples) == len(expert) >= 2
+    for (prompt, target), action in zip(examples, expert):
+        parsed = tokenizer.parse_response(target, prefix=prompt)
+        assert parsed["tool_calls"][0]["function"] == {"name": "act", "arguments": {"action": action}}
+        assert '"name": "act"' in tokenizer.decode(prompt)  # the tool schema TRL renders is in the prompt
+    # each later prompt extends the previous one by the expert's call and the env's reply, as TRL's rollout does
+    assert tokenizer.decode(examples[1][0]).startswith(tokenizer.decode(examples[0][0])[:-len("assistant\n")])
