@@ -5,9 +5,10 @@
 On CPU it uses the package's locally built tiny model (nothing is downloaded). That random model does not write
 well-formed tool calls, so its episodes end after one turn unless ``--warm-start-steps N`` first teaches it the
 expert's tool calls (slow on CPU: the tool-calling prompts are ~1k tokens); ``--model NAME_OR_PATH`` takes any causal
-LM whose chat template TRL can parse tool calls from (Qwen2.5/Qwen3, Llama 3.1, ...), which plays multi-turn as is. The output folder is TRL's: checkpoints,
-``trainer_state.json`` with the step-level statistics (``adv_episode_abs``, ``adv_step_abs``, ``step_groups``, ...)
-in its ``log_history``. ``--trainer grpo`` runs TRL's own GRPOTrainer on the same setup, for comparison.
+LM whose chat template TRL can parse tool calls from (Qwen2.5/Qwen3, Llama 3.1, ...), which plays multi-turn as is.
+The output folder is TRL's: checkpoints, ``trainer_state.json`` with the step-level statistics (``adv_episode_abs``,
+``adv_step_abs``, ``step_groups``, ...) in its ``log_history``. ``--trainer grpo`` runs TRL's own GRPOTrainer on the
+same setup, for comparison.
 """
 from __future__ import annotations
 

@@ -8,6 +8,11 @@
 
 See docs/trl.md.
 """
+try:
+    import trl  # noqa: F401
+except ImportError as exc:  # pragma: no cover - the message is the point
+    raise ImportError("gigpo.integrations.trl needs TRL 1.16: pip install 'gigpo[trl]' (here: make setup-trl)") from exc
+
 from gigpo.integrations.trl.config import GiGPOConfig
 from gigpo.integrations.trl.environments import TextEnvironment, environment_factory, task_dataset
 from gigpo.integrations.trl.tool_model import tool_chat_model

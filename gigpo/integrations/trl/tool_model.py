@@ -15,7 +15,7 @@ TEMPLATE = "qwen2_5.jinja"
 
 
 def tool_chat_model(preset: str = "tiny", seed: int = 0) -> Path:
-    """Path of the tiny ``preset`` saved with TRL's Qwen2.5 tool-calling chat template (built once, cached beside it)."""
+    """Path of the tiny ``preset`` saved with TRL's Qwen2.5 tool-calling chat template (built once, cached)."""
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
