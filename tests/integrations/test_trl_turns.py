@@ -143,3 +143,19 @@ def test_warm_start_targets_parse_back_to_the_expert_actions():
         assert '"name": "act"' in tokenizer.decode(prompt)  # the tool schema TRL renders is in the prompt
     # each later prompt extends the previous one by the expert's call and the env's reply, as TRL's rollout does
     assert tokenizer.decode(examples[1][0]).startswith(tokenizer.decode(examples[0][0])[:-len("assistant\n")])
+
+
+def test_trainer_refuses_what_it_cannot_train(tmp_path):
+    from trl import GRPOConfig
+
+    from gigpo.integrations.trl import GiGPOTrainer
+
+    factory = environment_factory("sokoban")
+    with pytest.raises(TypeError, match="GiGPOConfig"):
+        GiGPOTrainer(model="unused", args=GRPOConfig(output_dir=str(tmp_path), use_cpu=True),
+                     environment_factory=factory)
+    args = GiGPOConfig(output_dir=str(tmp_path), use_cpu=True)
+    with pytest.raises(ValueError, match="environment_factory"):
+        GiGPOTrainer(model="unused", args=args)
+    with pytest.raises(ValueError, match="rollout_func"):
+        GiGPOTrainer(model="unused", args=args, environment_factory=factory, rollout_func=lambda p, t: {})
