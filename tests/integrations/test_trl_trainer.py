@@ -34,9 +34,10 @@ class RecordingHousehold(TextEnvironment):
     def __init__(self):
         super().__init__("household", **ENV_OPTIONS)
         self._record: list[tuple] = []
+        self._replies: list[str] = []
 
     def reset(self, seed=None, **row):
-        self._record = []
+        self._record, self._replies = [], []
         return super().reset(seed=seed, **row)
 
     def act(self, action: str) -> str:
@@ -49,6 +50,7 @@ class RecordingHousehold(TextEnvironment):
         text = super().act(action)
         self._return += float(action == expert)
         self._record.append((before, self._return))
+        self._replies.append(text)
         return text
 
 
@@ -156,6 +158,15 @@ def test_per_token_advantages_equal_gigpo_advantages_on_the_same_turns(tmp_path)
     # the step-level statistics reached TRL's metric store
     for key in ("adv_episode_abs", "adv_step_abs", "step_groups", "step_group_share_grouped", "turns_per_episode"):
         assert key in trainer._metrics["train"], key
+
+
+def test_observation_anchors_are_the_text_read_before_each_turn(tmp_path):
+    trainer = make_trainer(tmp_path, GiGPOTrainer, GiGPOConfig, anchor_source="observation")
+    one_batch(trainer)
+    for turns, env in zip(trainer._rollout_turns, trainer.environments, strict=True):
+        anchors = [t.anchor for t in turns]
+        assert anchors[0].startswith("Solve the task.\nTask: ")  # the prompt's last message after reset
+        assert anchors[1:] == env._replies[:len(turns) - 1]  # then the env's reply to the previous turn
 
 
 def loss_and_grads(trainer, batch):
