@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKED = ["gigpo", "envs", "tests", "benchmarks", "results"]
+CHECKED = ["gigpo", "envs", "tests", "benchmarks", "results", "examples"]
 
 
 def ruff() -> list[str]:
