@@ -13,13 +13,13 @@ from gigpo.estimators.graphgpo import GraphGPODetails, graphgpo_advantages, grap
 from gigpo.estimators.grpo import grpo_advantages
 from gigpo.estimators.hgpo import HGPODetails, hgpo_advantages, hgpo_details
 from gigpo.estimators.registry import (
-                                       Estimator,
-                                       applicable_options,
-                                       compute_advantages,
-                                       compute_details,
-                                       estimator_names,
-                                       get_estimator,
-                                       register_estimator,
+    Estimator,
+    applicable_options,
+    compute_advantages,
+    compute_details,
+    estimator_names,
+    get_estimator,
+    register_estimator,
 )
 from gigpo.estimators.rloo import rloo_advantages
 

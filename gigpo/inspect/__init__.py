@@ -6,12 +6,12 @@ plotly.js inlined), ``options`` and ``cli`` (``python -m gigpo inspect ROLLOUTS 
 what needs no plotting package; ``figures``, ``page`` and ``cli`` need the ``notebook`` extra (plotly).
 """
 from gigpo.inspect.advantages import (
-                                      DEFAULT_ESTIMATORS,
-                                      InspectedBatch,
-                                      inspect_table,
-                                      largest_step_groups,
-                                      summary_counts,
-                                      write_advantages_csv,
+    DEFAULT_ESTIMATORS,
+    InspectedBatch,
+    inspect_table,
+    largest_step_groups,
+    summary_counts,
+    write_advantages_csv,
 )
 from gigpo.run_files.rollout_table import table_from_step_records
 

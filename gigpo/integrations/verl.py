@@ -17,21 +17,21 @@ register them itself at ``import verl``. :func:`save_rollouts` writes a verl-age
 See docs/scale.md, "GiGPO inside verl".
 """
 from gigpo.integrations.verl_dropin import (
-                                            anchor_codes,
-                                            compute_gigpo_outcome_advantage,
-                                            compute_step_discounted_returns,
-                                            step_returns_from_fields,
+    anchor_codes,
+    compute_gigpo_outcome_advantage,
+    compute_step_discounted_returns,
+    step_returns_from_fields,
 )
 from gigpo.integrations.verl_registry import (
-                                            GIGPO_DEFAULTS,
-                                            PACKAGE_PREFIX,
-                                            TRAINER_MODULES,
-                                            hook_compute_advantage,
-                                            package_estimator,
-                                            register,
-                                            step_batch,
-                                            verl_gigpo,
-                                            wrap_compute_advantage,
+    GIGPO_DEFAULTS,
+    PACKAGE_PREFIX,
+    TRAINER_MODULES,
+    hook_compute_advantage,
+    package_estimator,
+    register,
+    step_batch,
+    verl_gigpo,
+    wrap_compute_advantage,
 )
 from gigpo.integrations.verl_rollouts import rollout_table_from_batch, save_rollouts
 

@@ -7,12 +7,12 @@ G x N rollouts through ``envs.GroupRunner``), ``prior`` (the expert prior and it
 """
 from gigpo.lab.config import LabConfig
 from gigpo.lab.diagnostics import (
-                                   advantage_parts,
-                                   credit_auc,
-                                   credit_quality,
-                                   nonzero_step_share,
-                                   policy_batch,
-                                   zero_spread_rows,
+    advantage_parts,
+    credit_auc,
+    credit_quality,
+    nonzero_step_share,
+    policy_batch,
+    zero_spread_rows,
 )
 from gigpo.lab.loop import LabResult, read_lab, run_lab, train_run, tune_lr
 from gigpo.lab.policy import TabularPolicy

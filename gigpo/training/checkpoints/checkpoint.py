@@ -44,7 +44,7 @@ PAUSE_ENV = "GIGPO_TEST_CHECKPOINT_PAUSE"
 
 def rng_states() -> dict:
     """torch, numpy and ``random`` states. No CUDA states: the trainer re-seeds every draw each iteration, and a
-    state per visible GPU could not be restored on a machine that shows fewer (issue 22)."""
+    state per visible GPU could not be restored on a machine that shows fewer."""
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "random": random.getstate()}
 
 

@@ -1,4 +1,4 @@
-"""One-off conversion of checkpoints written before issue 28 (``optimizer.pt``, ``rng.pt``: pickles) to the current
+"""One-off conversion of checkpoints written by gigpo 0.1 and 0.2 (``optimizer.pt``, ``rng.pt``: pickles) to the current
 layout (``checkpoint.py``: safetensors + JSON, with a checksum manifest).
 
 ``python -m gigpo convert-checkpoint PATH`` (a run folder or one of its ``checkpoints/iter_*``). The pickles are read
