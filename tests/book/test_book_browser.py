@@ -164,6 +164,32 @@ def test_notebook_page_is_executed_drawn_and_launchable(book, page, stem):
         shot(page, "book-02-advantages-figure")
 
 
+@pytest.mark.parametrize("stem", ["01_anchor_grouping", "02_advantages"])
+def test_the_step_through_moves_on_the_static_page(book, page, stem):
+    """The kernel-free step-through (a plotly slider over steps) works on the built page: dragging its slider to
+    the end changes the step and the highlighted step group named in the figure's title."""
+    page, js_errors = page
+    open_page(page, f"{book['student']}/notebooks/{stem}.html")
+    figure = page.locator(".gigpo-figure .plotly-graph-div", has=page.locator(".slider-rail-rect")).first
+    figure.wait_for(state="attached", timeout=60_000)
+    figure.locator(".slider-rail-rect").scroll_into_view_if_needed()
+    title = figure.locator(".gtitle")
+    before = title.text_content()
+    grip = figure.locator(".slider-grip-rect").bounding_box()
+    rail = figure.locator(".slider-rail-rect").bounding_box()
+    y = grip["y"] + grip["height"] / 2
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(rail["x"] + rail["width"] - 2, y, steps=12)
+    page.mouse.up()
+    page.wait_for_function("([el, old]) => el.querySelector('.gtitle').textContent !== old",
+                           arg=[figure.element_handle(), before], timeout=30_000)
+    after = title.text_content()
+    assert before.startswith("step 0"), before
+    assert after.startswith("step ") and not after.startswith("step 0"), after
+    assert not js_errors, f"{stem}: JavaScript errors: {js_errors[:5]}"
+
+
 def test_home_page_and_search_find_anchor_state(book, page):
     page, _ = page
     open_page(page, f"{book['student']}/index.html")
