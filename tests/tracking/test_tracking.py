@@ -299,13 +299,22 @@ def trackio_values(project: str, run: str) -> dict[str, list[tuple[int, float]]]
     return {k: sorted(v) for k, v in out.items()}
 
 
-def test_trackio_training_and_lab_equal_their_jsonl_and_a_resume_continues_the_run(tmp_path, monkeypatch, offline):
+def trackio_runs(project: str) -> list[str]:
+    from trackio.sqlite_storage import SQLiteStorage
+
+    return SQLiteStorage.get_runs(project)
+
+
+def test_trackio_training_and_lab_equal_their_jsonl_and_a_resume_continues_the_run(tmp_path, offline):
     import importlib.util
 
     if importlib.util.find_spec("trackio") is None:  # not imported here: TRACKIO_DIR is read at its import
         pytest.skip("trackio is not installed (the trackio extra; dev includes it)")
-    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))  # read when trackio is first imported
-    assert "trackio" not in sys.modules, "a trackio imported before this test keeps its own TRACKIO_DIR"
+    import trackio.utils
+
+    # tests/conftest.py points TRACKIO_DIR at a fresh folder before trackio's first import (it reads it once)
+    assert Path(trackio.utils.TRACKIO_DIR) == Path(os.environ["TRACKIO_DIR"])
+    assert not trackio_runs("gigpo-test"), "the project is new in this test process's trackio folder"
     out = tmp_path / "run"
     cfg = TrainConfig(**TINY, iterations=2, checkpoint_every=1, output_dir=str(out), report_to=["trackio"],
                       run_name="tiny", project="gigpo-test")
@@ -315,9 +324,7 @@ def test_trackio_training_and_lab_equal_their_jsonl_and_a_resume_continues_the_r
     rows = read_metrics(out)
     assert [r["iteration"] for r in rows] == [0, 1, 2]
     assert trackio_values("gigpo-test", "tiny") == expected(rows)  # the same run, step 2 once
-    from trackio.sqlite_storage import SQLiteStorage
-
-    assert SQLiteStorage.get_runs("gigpo-test") == ["tiny"]
+    assert trackio_runs("gigpo-test") == ["tiny"]
 
     from gigpo.lab.loop import read_lab, run_lab
 
