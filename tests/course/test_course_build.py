@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import jupytext
 import pytest
+import tomllib
 
 from gigpo.course.build import ROOT, build, masters
 
@@ -77,6 +77,7 @@ def all_text(notebook: Path) -> str:
     return "\n".join(strings(json.loads(notebook.read_text())))
 
 
+@pytest.mark.slow  # needs the course build (minutes), unless GIGPO_COURSE_BUILD names one
 def test_every_unit_is_built(built):
     units = [m.stem for m in masters()]
     assert len(units) == 6
@@ -85,6 +86,7 @@ def test_every_unit_is_built(built):
             assert (built / kind / f"{unit}.{ext}").is_file(), f"{kind} version of {unit} missing"
 
 
+@pytest.mark.slow  # needs the course build (minutes), unless GIGPO_COURSE_BUILD names one
 @pytest.mark.parametrize("master", masters(), ids=lambda p: p.stem)
 def test_no_student_file_holds_a_solution_or_hidden_test(built, master):
     secret, _ = secret_and_public_lines(master)
@@ -98,6 +100,7 @@ def test_no_student_file_holds_a_solution_or_hidden_test(built, master):
     assert "Answer key" in instructor or "manual" not in master.read_text(), "the instructor version has the keys"
 
 
+@pytest.mark.slow  # needs the course build (minutes), unless GIGPO_COURSE_BUILD names one
 def test_every_student_file_in_the_build_is_a_stripped_notebook(built):
     for path in (built / "student").rglob("*"):
         if path.is_file():
@@ -125,6 +128,7 @@ def test_the_course_extra_is_lean_and_keeps_a_preinstalled_torch():
     assert "==" not in torch_req and "<" not in torch_req, "any recent torch a notebook host has must satisfy it"
 
 
+@pytest.mark.slow  # needs the course build (minutes), unless GIGPO_COURSE_BUILD names one
 def test_grading_a_folder_gives_a_score_table(built, tmp_path):
     from gigpo.course.grade import grade_folder, write_table
 
@@ -142,6 +146,7 @@ def test_grading_a_folder_gives_a_score_table(built, tmp_path):
         "submission,unit,q1_ppo_clip_loss,q2_predict_clipped_gradient,total,possible"
 
 
+@pytest.mark.slow  # needs the course build (minutes), unless GIGPO_COURSE_BUILD names one
 def test_a_submission_of_no_known_unit_is_named(built, tmp_path):
     from gigpo.course.grade import grade_folder
 
