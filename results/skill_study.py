@@ -4,6 +4,10 @@
     python results/skill_study.py collect  # the finished runs -> results/skill_study.csv (long form)
     python results/skill_study.py report   # results/skill_study.csv -> results/skill_study.md
 
+The pilot of results/README.md ("A benchmark that measures a skill"): ``study --settings recipe --seeds 300 301``,
+then ``collect --csv results/skill_study_pilot.csv`` and ``report --csv results/skill_study_pilot.csv --md
+results/skill_study_pilot.md --title "Skill study: pilot"``.
+
 The protocol of ``results/llm_study.py`` (whose run launcher, flags and statistics this imports) on a recipe whose
 training tasks are drawn fresh every iteration, so training success cannot come from memorising a pool: paired seeds
 (every estimator of a seed starts from the same warm start and plays the same task draws), held-out success on 64
@@ -204,6 +208,20 @@ def estimator_table(rows: list[dict], setting: str) -> list[dict]:
     return out
 
 
+def curve_table(rows: list[dict], setting: str) -> list[dict]:
+    """Per estimator and evaluation: seeds, mean held-out success (greedy, sampled) and the last window's training
+    success, iteration 0 being the warm start of the same seeds."""
+    cells: dict[tuple[str, int], list[dict]] = {}
+    for row in rows:
+        if row["setting"] == setting:
+            cells.setdefault((row["estimator"], row["iteration"]), []).append(row)
+    return [{"estimator": est, "iteration": it, "seeds": len(group),
+             "held-out greedy": _mean([r["heldout_greedy"] for r in group]),
+             "held-out sampled": _mean([r["heldout_sampled"] for r in group]),
+             "train success": _mean([r["train_success"] for r in group])}
+            for (est, it), group in sorted(cells.items())]
+
+
 def paired_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grpo") -> list[dict]:
     """``a`` minus ``b`` over the seeds both finished, at the last evaluation: means, the mean difference, its
     bootstrap 95% interval and the sign test, for held-out greedy / sampled success and training success."""
@@ -241,6 +259,8 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
             text += ["\n", to_markdown([{k: fmt(v) for k, v in r.items()} for r in paired])]
         else:
             text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
+        text += [f"\n### `{setting}`: held-out success at each evaluation (means over seeds)\n",
+                 to_markdown([{k: fmt(v) for k, v in r.items()} for r in curve_table(rows, setting)])]
     return "\n".join(text)
 
 
@@ -255,6 +275,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", default="runs/skill-study", help="where the runs go")
     parser.add_argument("--csv", default="results/skill_study.csv", help="collect writes it, report reads it")
     parser.add_argument("--md", default="results/skill_study.md", help="report writes it")
+    parser.add_argument("--title", default="Skill study", help="report: the markdown's title")
     ns = parser.parse_args(argv)
     root = ROOT / ns.runs
     if ns.mode == "study":
@@ -263,7 +284,7 @@ def main(argv=None) -> int:
     if ns.mode == "collect":
         print(write_rows(collect(root, ns.settings), ROOT / ns.csv))
         return 0
-    text = report(read_rows(ROOT / ns.csv))
+    text = report(read_rows(ROOT / ns.csv), ns.title)
     (ROOT / ns.md).write_text(text)
     print(text)
     return 0

@@ -133,6 +133,12 @@ def test_report_tables_follow_the_csv(tmp_path):
     assert sampled["diff"] == pytest.approx(0.2 / 3) and sampled["sign test"] == "2/0/1, p = 0.5"
     assert skill_study.paired_table(rows, "paper") == []  # one paired seed: no interval
 
+    curve = {(r["estimator"], r["iteration"]): r for r in skill_study.curve_table(rows, "paper")}
+    assert sorted(curve) == [("gigpo", 0), ("gigpo", 10), ("gigpo", 20), ("grpo", 0), ("grpo", 10), ("grpo", 20)]
+    assert curve[("gigpo", 0)]["seeds"] == 2 and curve[("gigpo", 0)]["held-out greedy"] == pytest.approx(0.35 / 2)
+    assert curve[("gigpo", 20)]["held-out sampled"] == pytest.approx(0.15) and curve[("grpo", 10)]["seeds"] == 1
+    assert curve[("gigpo", 0)]["train success"] is None and curve[("grpo", 10)]["held-out greedy"] == 0.0
+
     text = skill_study.report(rows)
     assert "## Setting `recipe`" in text and "## Setting `paper`" in text and "fewer than 2 seeds" in text
     assert "| held-out greedy | 3 | 0.417 | 0.350 | 0.067 |" in text
