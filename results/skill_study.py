@@ -188,7 +188,8 @@ def warm_rows(rows: list[dict]) -> dict[int, dict]:
 
 def estimator_table(rows: list[dict], setting: str) -> list[dict]:
     """Per estimator: seeds, the warm start's and the last evaluation's held-out success (means over seeds), the
-    gain over the warm start, the last window's training success, early-stop share, |A|, |A_S| and s/iteration."""
+    gain over the warm start, the last window's training success, early-stop share, |A|, |A_S| (GiGPO's step
+    advantage on the batch, logged for every estimator) and wall seconds per iteration."""
     last, warm = last_rows(rows, setting), warm_rows(rows)
     out = []
     for est, by_seed in last.items():
@@ -204,7 +205,7 @@ def estimator_table(rows: list[dict], setting: str) -> list[dict]:
                     "train success": _mean([r["train_success"] for r in lasts]),
                     "early-stop share": _mean([r["early_stop_share"] for r in lasts]),
                     "|A|": _mean([r["adv_abs"] for r in lasts]), "|A_S|": _mean([r["adv_step_abs"] for r in lasts]),
-                    "s/iteration": _mean([r["seconds_per_iteration"] for r in lasts])})
+                    "wall s/iteration": _mean([r["seconds_per_iteration"] for r in lasts])})
     return out
 
 
@@ -242,6 +243,10 @@ def paired_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grp
     return out
 
 
+def _cells(table: list[dict]) -> list[dict]:
+    return [{k: "-" if v is None else fmt(v) for k, v in r.items()} for r in table]
+
+
 def report(rows: list[dict], title: str = "Skill study") -> str:
     """The markdown report of the CSV rows: per setting, the estimator table and the paired GiGPO - GRPO table."""
     from gigpo.notebook.metrics_io import to_markdown
@@ -253,14 +258,14 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
             "seed 29); sign test: GiGPO ahead / behind / tied, exact two-sided binomial, ties dropped.\n"]
     for setting in dict.fromkeys(r["setting"] for r in rows):
         table = estimator_table(rows, setting)
-        text += [f"\n## Setting `{setting}`\n", to_markdown([{k: fmt(v) for k, v in r.items()} for r in table])]
+        text += [f"\n## Setting `{setting}`\n", to_markdown(_cells(table))]
         paired = paired_table(rows, setting)
         if paired:
-            text += ["\n", to_markdown([{k: fmt(v) for k, v in r.items()} for r in paired])]
+            text += ["\n", to_markdown(_cells(paired))]
         else:
             text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
         text += [f"\n### `{setting}`: held-out success at each evaluation (means over seeds)\n",
-                 to_markdown([{k: fmt(v) for k, v in r.items()} for r in curve_table(rows, setting)])]
+                 to_markdown(_cells(curve_table(rows, setting)))]
     return "\n".join(text)
 
 

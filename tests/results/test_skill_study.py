@@ -142,6 +142,7 @@ def test_report_tables_follow_the_csv(tmp_path):
     text = skill_study.report(rows)
     assert "## Setting `recipe`" in text and "## Setting `paper`" in text and "fewer than 2 seeds" in text
     assert "| held-out greedy | 3 | 0.417 | 0.350 | 0.067 |" in text
+    assert "| gigpo | 0 | 2 | 0.175 | 0.175 | - |" in text  # paper's curve: the warm starts of 300 and 301
     assert math.isclose(float(text.split("| gigpo | 3 | 20 | ")[1].split(" |")[0]), 0.65 / 3, abs_tol=5e-4)
 
 
