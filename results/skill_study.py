@@ -188,7 +188,7 @@ def warm_rows(rows: list[dict]) -> dict[int, dict]:
 
 def estimator_table(rows: list[dict], setting: str) -> list[dict]:
     """Per estimator: seeds, the warm start's and the last evaluation's held-out success (means over seeds), the
-    gain over the warm start, the last window's training success, early-stop share, |A|, |A_S| (GiGPO's step
+    gain over the warm start, the last window's training success, early-stop share, mean |A| and |A_S| (GiGPO's step
     advantage on the batch, logged for every estimator) and wall seconds per iteration."""
     last, warm = last_rows(rows, setting), warm_rows(rows)
     out = []
@@ -204,7 +204,8 @@ def estimator_table(rows: list[dict], setting: str) -> list[dict]:
                     "held-out sampled": _mean([r["heldout_sampled"] for r in lasts]),
                     "train success": _mean([r["train_success"] for r in lasts]),
                     "early-stop share": _mean([r["early_stop_share"] for r in lasts]),
-                    "|A|": _mean([r["adv_abs"] for r in lasts]), "|A_S|": _mean([r["adv_step_abs"] for r in lasts]),
+                    "mean abs A": _mean([r["adv_abs"] for r in lasts]),
+                    "mean abs A_S": _mean([r["adv_step_abs"] for r in lasts]),
                     "wall s/iteration": _mean([r["seconds_per_iteration"] for r in lasts])})
     return out
 

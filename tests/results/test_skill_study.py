@@ -120,7 +120,7 @@ def test_report_tables_follow_the_csv(tmp_path):
     # last window, iterations 10-19: success .1,.2,0,.1,.2,0,.1,.2,0 (sum 0.9) then the run's last value
     assert g["train success"] == pytest.approx(sum((0.9 + v[2]) / 10 for k, v in LAST.items()
                                                    if k[:2] == ("recipe", "gigpo")) / 3)
-    assert g["early-stop share"] == pytest.approx(0.2) and g["|A_S|"] == pytest.approx(0.05)
+    assert g["early-stop share"] == pytest.approx(0.2) and g["mean abs A_S"] == pytest.approx(0.05)
 
     paired = {r["measure"]: r for r in skill_study.paired_table(rows, "recipe")}
     greedy = paired["held-out greedy"]  # diffs 0.10, -0.05, 0.15
