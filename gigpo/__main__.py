@@ -5,6 +5,7 @@
     python -m gigpo train --env sokoban --estimator gigpo --iterations 20 --output-dir runs/sokoban
     python -m gigpo train --preset paper --env household          # the authors' settings (GPU)
     python -m gigpo train --preset dynamic --env household        # their dynamic recipe (GPU)
+    python -m gigpo train --preset skill                          # fresh tasks, 64 held-out ones (CPU)
     python -m gigpo train --output-dir runs/sokoban --resume      # continue where it stopped
 
 Other subcommands register in :data:`SUBCOMMANDS` as ``name -> (add_arguments, run)``.
@@ -19,9 +20,10 @@ from gigpo.training.config import TrainConfig
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", choices=("default", "paper", "dynamic"), default="default",
-                        help="start from the CPU defaults, the authors' settings (TrainConfig.paper(env)) or their "
-                             "dynamic recipe (TrainConfig.dynamic(env): paper + dynamic sampling + clip-higher)")
+    parser.add_argument("--preset", choices=("default", "paper", "dynamic", "skill"), default="default",
+                        help="start from the CPU defaults, the authors' settings (TrainConfig.paper(env)), their "
+                             "dynamic recipe (TrainConfig.dynamic(env): paper + dynamic sampling + clip-higher) or "
+                             "the CPU skill recipe (TrainConfig.skill(): fresh tasks, 64 held-out ones)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output-dir from its checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="delete the run in --output-dir and start over")
     TrainConfig.add_arguments(parser)
@@ -30,7 +32,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(ns: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the flags describe: the preset, then every flag given on the command line."""
     given = {k: v for k, v in vars(ns).items() if k in TrainConfig.field_names()}
-    if ns.preset in ("paper", "dynamic"):
+    if ns.preset in ("paper", "dynamic", "skill"):
         return getattr(TrainConfig, ns.preset)(given.pop("env", "household"), **given)
     return TrainConfig.from_dict(given)
 

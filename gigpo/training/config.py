@@ -362,6 +362,30 @@ class TrainConfig(JobConfig):
         values.update(overrides)
         return cls.paper(env, **values)
 
+    @classmethod
+    def skill(cls, env: str = "household", **overrides: Any) -> "TrainConfig":
+        """A CPU recipe whose policy learns a skill that carries to unseen tasks (results/skill_study.py).
+
+        Training tasks are drawn fresh from the generator every iteration (no ``task_pool``: any seed below
+        ``eval_seed_offset``), so success cannot come from memorising a few tasks; the held-out evaluation plays 64
+        tasks from ``eval_seed_offset`` on, greedy and sampled. Household pick-and-place in a room of 6 receptacles
+        and 6 objects, 12 steps: finding the object, opening what hides it, carrying it and putting it down leave
+        room for step credit. ``tiny-mini`` under full fine-tuning in choice mode, warm-started on expert episodes of
+        training seeds only (stream 1 of the training draw); PPO's target-KL stop and a cosine decay as in the demo.
+        """
+        if env != "household":
+            raise ValueError(f"the skill recipe is defined on household (its env_options are household's), got {env!r}")
+        values = dict(
+            env="household", env_options={"num_receptacles": 6, "num_objects": 6, "task_types": ["pick_and_place"]},
+            max_steps=12, task_pool=None, model="tiny-mini", finetune="full", action_mode="choice", num_groups=8,
+            group_size=8, history_length=0, lr=1e-4, lr_schedule="cosine", warmup_iterations=2, minibatch_size=64,
+            micro_batch_size=64, target_kl=0.1, kl_coef=0.0, warm_start_steps=300, warm_start_episodes=256,
+            warm_start_lr=1e-3, iterations=30, eval_every=10, eval_tasks=64, checkpoint_every=5, keep_checkpoints=1,
+            activation_checkpointing=False, host_mmap_threshold=0, output_dir="runs/skill",
+        )
+        values.update(overrides)
+        return cls.from_dict(values)
+
 
 def _choice(cfg: TrainConfig, name: str, allowed: tuple[str, ...]) -> None:
     if getattr(cfg, name) not in allowed:

@@ -79,6 +79,30 @@ def test_demo_and_study_recipes_play_the_whole_pool_every_iteration():
         "--lr", "0.0003", "--env-options", '{"a": 1}', "--no-progress"]
 
 
+# --- the skill recipe (results/skill_study.py): fresh tasks every iteration, 64 held-out ones -----------------------
+def test_skill_preset_draws_fresh_tasks_and_evaluates_64():
+    from gigpo.training.config import TrainConfig
+
+    cfg = TrainConfig.skill()
+    assert cfg.task_pool is None and cfg.eval_tasks >= 64 and cfg.env == "household"
+    assert cfg.model == "tiny-mini" and cfg.warm_start_steps > 0 and cfg.target_kl == 0.1 and cfg.kl_coef == 0.0
+    assert TrainConfig.skill(seed=3, lr=2e-4).seed == 3 and TrainConfig.skill(lr=2e-4).lr == 2e-4
+    with pytest.raises(ValueError, match="household"):
+        TrainConfig.skill("sokoban")
+
+
+def test_cli_preset_skill_gives_the_preset_with_flags_on_top():
+    import argparse
+
+    from gigpo.__main__ import add_train_arguments, config_from_args
+    from gigpo.training.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    cfg = config_from_args(parser.parse_args(["--preset", "skill", "--seed", "7", "--estimator", "grpo"]))
+    assert cfg == TrainConfig.skill(seed=7, estimator="grpo")
+
+
 def test_window_means_of_the_demo_by_hand():
     from gigpo.training.demo import window_means
 
