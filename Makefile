@@ -163,12 +163,13 @@ setup-lowest: $(LOW_STAMP)
 $(LOW_STAMP): pyproject.toml constraints-lowest.txt
 	$(PYTHON) -m venv $(LOW_VENV)
 	$(LOW_PY) -m pip install -q --upgrade pip
-	$(LOW_PY) -m pip install -q -c constraints-lowest.txt -e ".[notebook]" pytest papermill ipykernel nbformat \
-		"kernels>=0.10.2,<0.11"
+	$(LOW_PY) -m pip install -q -c constraints-lowest.txt -e ".[notebook]" pytest pytest-xdist papermill ipykernel \
+		nbformat "kernels>=0.10.2,<0.11"
 	touch $(LOW_STAMP)
 
 test-lowest: $(LOW_STAMP)
-	HF_HUB_OFFLINE=1 GIGPO_CACHE=$(CURDIR)/$(LOW_VENV)/cache $(LOW_PY) -m pytest -q -p no:cacheprovider $(LOW_TESTS)
+	HF_HUB_OFFLINE=1 GIGPO_CACHE=$(CURDIR)/$(LOW_VENV)/cache $(LOW_PY) -m pytest -q -p no:cacheprovider $(XDIST) \
+		$(LOW_TESTS)
 	HF_HUB_OFFLINE=1 GIGPO_CACHE=$(CURDIR)/$(LOW_VENV)/cache $(LOW_PY) benchmarks/gpu_check.py --smoke \
 		--out $(LOW_VENV)/gpu_check_smoke
 
