@@ -3,11 +3,10 @@ takes seconds on a CPU on the ``corridor`` env, and the ``train`` flags for them
 from __future__ import annotations
 
 from gigpo.__main__ import main
-from tests.support import corridor  # noqa: F401  (registers the "corridor" env)
+from tests.support.tiny_training import TINY  # registers the "corridor" env too
 
-# the tests' run: 2 tasks x 2 rollouts of at most 4 steps, LoRA rank 2 on the tiny model, no evaluation
-TINY_RUN = {"env": "corridor", "num_groups": 2, "group_size": 2, "max_steps": 4, "eval_tasks": 1, "eval_every": 0,
-            "progress": False, "micro_batch_size": 8, "lr": 5e-3, "lora_rank": 2}
+# the tests' run through the CLI: TINY without evaluation, LoRA rank 2
+TINY_RUN = {**TINY, "eval_every": 0, "lora_rank": 2}
 
 
 def train_flags(**overrides) -> list[str]:

@@ -18,3 +18,20 @@ def training_rows(rows):
 
 def final_bytes(cfg: TrainConfig) -> bytes:
     return (Path(cfg.output_dir) / "final" / FINAL_FILE[cfg.finetune]).read_bytes()
+
+
+def interrupt_policy_update(monkeypatch, at_call: int):
+    """Patch the trainer's ``policy_update`` to raise ``KeyboardInterrupt`` on its ``at_call``-th call from now (a
+    process stopped mid-update); returns the real function, to put back."""
+    import gigpo.training.trainer as trainer_module
+
+    real, calls = trainer_module.policy_update, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == at_call:
+            raise KeyboardInterrupt("simulated interruption")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "policy_update", interrupted)
+    return real

@@ -19,7 +19,7 @@ from gigpo.lab.rollout import ACTIONS, Uniforms, draw_tasks, make_runner, play
 from gigpo.run_files.metrics import read_metrics, without_measurements
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train, train_task_seeds
-from tests.support.tiny_training import TINY
+from tests.support.tiny_training import TINY, interrupt_policy_update
 
 # Two groups of two rollouts. Group 0: both win (returns 10 and 10), one in 1 step from s0, one in 2 steps via s1:
 # no outcome spread, but the two visits of s0 have discounted returns 10 and 0.95 * 10, so A_S != 0 there.
@@ -151,16 +151,8 @@ def test_a_run_with_filtering_resumes_exactly(tmp_path, monkeypatch):
     cfg = TrainConfig(**{**FILTERED, "iterations": 3, "filter_groups": "advantage"}, checkpoint_every=1,
                       output_dir=str(tmp_path / "a"))
     full = train(cfg)
-    real, calls = trainer_module.policy_update, []
-
-    def crash_on_second_call(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("simulated interruption")
-        return real(*args, **kwargs)
-
     cfg_b = cfg.replace(output_dir=str(tmp_path / "b"))
-    monkeypatch.setattr(trainer_module, "policy_update", crash_on_second_call)
+    real = interrupt_policy_update(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train(cfg_b)
     monkeypatch.setattr(trainer_module, "policy_update", real)

@@ -10,7 +10,7 @@ import gigpo.training.trainer as trainer_module
 from gigpo.run_files.metrics import read_metrics
 from gigpo.training.config import TrainConfig
 from gigpo.training.trainer import train
-from tests.support.tiny_training import TINY, final_bytes, training_rows
+from tests.support.tiny_training import TINY, final_bytes, interrupt_policy_update, training_rows
 
 
 def without_eval(row):
@@ -54,19 +54,10 @@ def test_a_run_resumed_twice_equals_the_uninterrupted_run(tmp_path, monkeypatch)
     straight = train(cfg)
     assert [("eval_sampled_success_rate" in r) for r in straight] == [False, False, True, True]
 
-    real_update = trainer_module.policy_update
-    calls = []
-
-    def crash_on_second_call(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("simulated interruption")
-        return real_update(*args, **kwargs)
-
     resumed_cfg = cfg.replace(output_dir=str(tmp_path / "b"))
     first = train(resumed_cfg.replace(iterations=2))  # first life: finished, with a boundary evaluation at iteration 1
     assert "eval_sampled_success_rate" in first[1]
-    monkeypatch.setattr(trainer_module, "policy_update", crash_on_second_call)
+    real_update = interrupt_policy_update(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):  # second life: iteration 2 completes, iteration 3's update is interrupted
         train(resumed_cfg, resume=True)
     assert [r["iteration"] for r in read_metrics(resumed_cfg.output_dir)] == [0, 1, 2]

@@ -26,7 +26,7 @@ from gigpo.training.rollouts.rollout import collect_rollouts
 from gigpo.training.systems.models import load_model_and_tokenizer
 from gigpo.training.trainer import train
 from gigpo.training.warm_start import expert_examples, saved_warm_start, supervised_finetune
-from tests.support.tiny_training import TINY
+from tests.support.tiny_training import TINY, interrupt_policy_update
 
 
 # --- config and CLI ------------------------------------------------------------------------------------------------
@@ -185,16 +185,8 @@ def test_resume_equals_an_uninterrupted_run_and_overwrite_starts_over(tmp_path, 
     full = train(cfg)
     assert [r["iteration"] for r in full] == [0, 1, 2]
 
-    real_update, calls = trainer_module.policy_update, []
-
-    def crash_on_second_call(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("simulated interruption")
-        return real_update(*args, **kwargs)
-
     cfg_b = cfg.replace(output_dir=str(tmp_path / "b"))
-    monkeypatch.setattr(trainer_module, "policy_update", crash_on_second_call)
+    real_update = interrupt_policy_update(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train(cfg_b)
     monkeypatch.setattr(trainer_module, "policy_update", real_update)
