@@ -3,6 +3,7 @@
     python results/skill_study.py study    # runs (resumable): settings x estimators x seeds 300-309
     python results/skill_study.py collect  # the finished runs -> results/skill_study.csv (long form)
     python results/skill_study.py report   # results/skill_study.csv -> results/skill_study.md
+    python results/skill_study.py notebook # notebook 04 over the finished runs of a setting (papermill)
 
 The pilot of results/README.md ("A benchmark that measures a skill"): ``study --settings recipe --seeds 300 301``,
 then ``collect --csv results/skill_study_pilot.csv`` and ``report --csv results/skill_study_pilot.csv --md
@@ -107,6 +108,16 @@ def jobs_for(root: Path, settings, estimators, seeds, iterations: int) -> list:
         jobs += [(root / setting / f"{est}-seed{seed}", run_settings(setting, est, seed, iterations), warm)
                  for setting in settings for est in estimators]
     return jobs
+
+
+def notebook_parameters(root: Path, setting: str, estimators, seeds, iterations: int) -> dict:
+    """Notebook 04's papermill parameters that read back the finished runs of ``setting`` (its ``reuse_runs``) and,
+    for a run not there, train it through notebook 03 with the study's own settings."""
+    fixed = ("env", "estimator", "seed", "iterations", "output_dir", "progress")  # notebook 04 sets these per run
+    every_field = dataclasses.asdict(TrainConfig.from_dict(run_settings(setting, estimators[0], seeds[0], iterations)))
+    overrides = {k: v for k, v in every_field.items() if k not in fixed}  # all of them: 03's defaults are the demo's
+    return {"output_dir": str(root / setting), "env": "household", "estimators": list(estimators),
+            "seeds": list(seeds), "iterations": iterations, "last_k": 1, "train_overrides": overrides}
 
 
 # --- the long-form CSV ------------------------------------------------------------------------------------------------
@@ -272,7 +283,7 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("study", "collect", "report"))
+    parser.add_argument("mode", choices=("study", "collect", "report", "notebook"))
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
@@ -286,6 +297,13 @@ def main(argv=None) -> int:
     root = ROOT / ns.runs
     if ns.mode == "study":
         run_all(jobs_for(root, ns.settings, ns.estimators, ns.seeds, ns.iterations), ns.jobs)
+        return 0
+    if ns.mode == "notebook":  # one setting: the first of --settings
+        from gigpo.notebook.runner import run_notebook
+
+        run_notebook(ROOT / "notebooks" / "04_gigpo_vs_grpo.ipynb",
+                     notebook_parameters(root, ns.settings[0], ns.estimators, ns.seeds, ns.iterations),
+                     name=f"skill-study-{ns.settings[0]}-notebook", runs_dir=root, overwrite=True)
         return 0
     if ns.mode == "collect":
         print(write_rows(collect(root, ns.settings), ROOT / ns.csv))

@@ -380,7 +380,7 @@ class TrainConfig(JobConfig):
             max_steps=12, task_pool=None, model="tiny-mini", finetune="full", action_mode="choice", num_groups=8,
             group_size=8, history_length=0, lr=1e-4, lr_schedule="cosine", warmup_iterations=2, minibatch_size=64,
             micro_batch_size=64, target_kl=0.1, kl_coef=0.0, warm_start_steps=300, warm_start_episodes=256,
-            warm_start_lr=1e-3, iterations=30, eval_every=10, eval_tasks=64, checkpoint_every=5, keep_checkpoints=1,
+            warm_start_lr=1e-3, iterations=20, eval_every=10, eval_tasks=64, checkpoint_every=5, keep_checkpoints=1,
             activation_checkpointing=False, host_mmap_threshold=0, output_dir="runs/skill",
         )
         values.update(overrides)

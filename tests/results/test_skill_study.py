@@ -164,3 +164,20 @@ def test_collect_keeps_finished_runs_only(tmp_path):
     rows = skill_study.collect(root)
     assert sorted({(r["estimator"], r["seed"]) for r in rows}) == [("gigpo", 300), ("gigpo", 301), ("grpo", 300)]
     assert [r["heldout_greedy"] for r in rows if (r["estimator"], r["seed"]) == ("gigpo", 301)] == [0.10, 0.2, 0.4]
+
+
+def test_notebook_04_trains_the_study_runs_exactly():
+    """Notebook 04 passes ``train_overrides`` plus env, estimator, seed and iterations to notebook 03, whose other
+    parameters default to the demo's: the overrides must name every other field, and give each run's config."""
+    params = skill_study.notebook_parameters(skill_study.ROOT / "runs" / "s", "paper", ["gigpo", "grpo"], [300, 301], 7)
+    assert params["output_dir"].endswith("runs/s/paper") and params["iterations"] == 7
+    over = params["train_overrides"]
+    assert set(over) | {"env", "estimator", "seed", "iterations", "output_dir", "progress"} == set(
+        TrainConfig.field_names())
+    for est in params["estimators"]:
+        for seed in params["seeds"]:
+            nb = TrainConfig.from_dict({**over, "env": params["env"], "estimator": est, "seed": seed,
+                                        "iterations": 7, "progress": False, "output_dir": "x"})
+            run = TrainConfig.from_dict({**skill_study.run_settings("paper", est, seed, 7), "progress": False,
+                                         "output_dir": "x"})
+            assert nb == run and nb.kl_coef == 0.01 and nb.target_kl is None
