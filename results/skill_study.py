@@ -281,6 +281,41 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
     return "\n".join(text)
 
 
+def heldout_figure(rows: list[dict], setting: str):
+    """Held-out success, greedy and sampled, at each evaluation of ``setting`` (iteration 0: the warm start): per
+    estimator the mean over its seeds with a band of +-1 std, from the CSV rows."""
+    from plotly.subplots import make_subplots
+
+    from gigpo.notebook import plots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["held-out, greedy", "held-out, sampled (T=0.4)"],
+                        shared_yaxes=True)
+    mine = [r for r in rows if r["setting"] == setting]
+    for col, key in enumerate(("heldout_greedy", "heldout_sampled"), start=1):
+        runs: dict[str, dict[int, list[dict]]] = {}
+        for r in sorted(mine, key=lambda r: r["iteration"]):
+            runs.setdefault(r["estimator"], {}).setdefault(r["seed"], []).append(r)
+        part = plots.curves_with_spread({est: list(by_seed.values()) for est, by_seed in runs.items()}, key)
+        for trace in part.data:
+            trace.showlegend = col == 1
+            fig.add_trace(trace, row=1, col=col)
+    fig.update_yaxes(range=[-0.02, 1.02])
+    fig.update_xaxes(title_text="updates (0: the warm start)")
+    seeds = len({r["seed"] for r in mine})
+    fig.update_layout(height=420, title=dict(text=f"skill recipe, setting {setting!r}: success on 64 unseen tasks, "
+                                                  f"mean and spread over {seeds} seeds"))
+    return fig
+
+
+def save_figures(rows: list[dict], out: Path) -> list[Path]:
+    """``<out>/skill_study_<setting>_heldout.png`` (static, offline) for every setting in the rows."""
+    from gigpo.notebook.plots.static import save_pngs
+
+    out.mkdir(parents=True, exist_ok=True)
+    return save_pngs({f"skill_study_{setting}_heldout": heldout_figure(rows, setting)
+                      for setting in dict.fromkeys(r["setting"] for r in rows)}, out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=("study", "collect", "report", "notebook"))
@@ -293,6 +328,7 @@ def main(argv=None) -> int:
     parser.add_argument("--csv", default="results/skill_study.csv", help="collect writes it, report reads it")
     parser.add_argument("--md", default="results/skill_study.md", help="report writes it")
     parser.add_argument("--title", default="Skill study", help="report: the markdown's title")
+    parser.add_argument("--figures", default="results/figures", help="report: where the PNG figures go ('': none)")
     ns = parser.parse_args(argv)
     root = ROOT / ns.runs
     if ns.mode == "study":
@@ -308,9 +344,12 @@ def main(argv=None) -> int:
     if ns.mode == "collect":
         print(write_rows(collect(root, ns.settings), ROOT / ns.csv))
         return 0
-    text = report(read_rows(ROOT / ns.csv), ns.title)
+    rows = read_rows(ROOT / ns.csv)
+    text = report(rows, ns.title)
     (ROOT / ns.md).write_text(text)
     print(text)
+    if ns.figures:
+        print("wrote", *save_figures(rows, ROOT / ns.figures))
     return 0
 
 

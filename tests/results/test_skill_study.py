@@ -181,3 +181,16 @@ def test_notebook_04_trains_the_study_runs_exactly():
             run = TrainConfig.from_dict({**skill_study.run_settings("paper", est, seed, 7), "progress": False,
                                          "output_dir": "x"})
             assert nb == run and nb.kl_coef == 0.01 and nb.target_kl is None
+
+
+def test_the_figure_draws_the_csv(tmp_path):
+    """The held-out figure's mean curves are the CSV's means by evaluation (worked out from WARM and LAST)."""
+    write_fake_csv(tmp_path / "s.csv")
+    rows = skill_study.read_rows(tmp_path / "s.csv")
+    fig = skill_study.heldout_figure(rows, "recipe")
+    means = {(t.name, t.xaxis): list(t.y) for t in fig.data if t.name.endswith(" mean")}
+    assert list(next(t for t in fig.data if t.name == "gigpo mean").x) == [0, 10, 20]
+    assert means["gigpo mean", "x"] == pytest.approx([(0.25 + 0.10 + 0.30) / 3, 0.0, (0.50 + 0.30 + 0.45) / 3])
+    assert means["grpo mean", "x2"] == pytest.approx([(0.20 + 0.15 + 0.30) / 3, 0.0, (0.35 + 0.30 + 0.25) / 3])
+    assert [p.name for p in skill_study.save_figures(rows, tmp_path)] == ["skill_study_recipe_heldout.png",
+                                                                         "skill_study_paper_heldout.png"]
