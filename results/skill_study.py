@@ -255,6 +255,39 @@ def paired_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grp
     return out
 
 
+def diagnostics_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grpo") -> list[dict]:
+    """Per estimator, over whole runs (every evaluation window; windows are equally long, so their mean is the run's
+    mean): the share of iterations PPO's target-KL stop cut short, mean |A|, |A_E|, |A_S| and the approximate KL.
+    For ``a``, the early-stop share again on the seeds where it ends ahead of ``b`` and where it ends behind
+    (held-out greedy at the last evaluation), the split the earlier LLM study's diagnostics looked at."""
+    mine = [r for r in rows if r["setting"] == setting and r["iteration"] > 0]
+    last = last_rows(rows, setting)
+    runs: dict[str, dict[int, list[dict]]] = {}
+    for r in mine:
+        runs.setdefault(r["estimator"], {}).setdefault(r["seed"], []).append(r)
+
+    def run_mean(windows, key):
+        return _mean([w[key] for w in windows])
+
+    def over_seeds(est, key, seeds=None):
+        by_seed = runs[est]
+        return _mean([run_mean(by_seed[s], key) for s in (by_seed if seeds is None else seeds)])
+
+    out = []
+    for est in runs:
+        row = {"estimator": est, "seeds": len(runs[est]), "early-stop share": over_seeds(est, "early_stop_share"),
+               "mean abs A": over_seeds(est, "adv_abs"), "mean abs A_E": over_seeds(est, "adv_episode_abs"),
+               "mean abs A_S": over_seeds(est, "adv_step_abs"), "approx KL": over_seeds(est, "approx_kl"),
+               "early-stop share, seeds ahead": None, "early-stop share, seeds behind": None}
+        if est == a and b in last:
+            diff = {s: last[a][s]["heldout_greedy"] - last[b][s]["heldout_greedy"] for s in set(last[a]) & set(last[b])}
+            ahead, behind = [s for s, d in diff.items() if d > 0], [s for s, d in diff.items() if d < 0]
+            row["early-stop share, seeds ahead"] = over_seeds(a, "early_stop_share", ahead) if ahead else None
+            row["early-stop share, seeds behind"] = over_seeds(a, "early_stop_share", behind) if behind else None
+        out.append(row)
+    return out
+
+
 def _cells(table: list[dict]) -> list[dict]:
     return [{k: "-" if v is None else fmt(v) for k, v in r.items()} for r in table]
 
@@ -276,6 +309,8 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
             text += ["\n", to_markdown(_cells(paired))]
         else:
             text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
+        text += [f"\n### `{setting}`: the update over whole runs (means over seeds)\n",
+                 to_markdown(_cells(diagnostics_table(rows, setting)))]
         text += [f"\n### `{setting}`: held-out success at each evaluation (means over seeds)\n",
                  to_markdown(_cells(curve_table(rows, setting)))]
     return "\n".join(text)

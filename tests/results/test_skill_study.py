@@ -194,3 +194,22 @@ def test_the_figure_draws_the_csv(tmp_path):
     assert means["grpo mean", "x2"] == pytest.approx([(0.20 + 0.15 + 0.30) / 3, 0.0, (0.35 + 0.30 + 0.25) / 3])
     assert [p.name for p in skill_study.save_figures(rows, tmp_path)] == ["skill_study_recipe_heldout.png",
                                                                          "skill_study_paper_heldout.png"]
+
+
+def test_diagnostics_cover_whole_runs_and_split_by_outcome(tmp_path):
+    """fake_records: early stops at iterations 0, 4, 8, 12, 16 of 20 -> 0.25 per run; |A_S| 0.1 on odd iterations
+    -> 0.05; GiGPO leads GRPO on seeds 300 and 302 (0.50 vs 0.40, 0.45 vs 0.30) and trails on 301 (0.30 vs 0.35)."""
+    write_fake_csv(tmp_path / "s.csv")
+    rows = skill_study.read_rows(tmp_path / "s.csv")
+    for r in rows:  # GiGPO's seed 301 stopped early in every iteration of its second window
+        if (r["setting"], r["estimator"], r["seed"], r["iteration"]) == ("recipe", "gigpo", 301, 20):
+            r["early_stop_share"] = 1.0
+    table = {r["estimator"]: r for r in skill_study.diagnostics_table(rows, "recipe")}
+    g, p = table["gigpo"], table["grpo"]
+    assert g["seeds"] == p["seeds"] == 3
+    assert p["early-stop share"] == pytest.approx(0.25) and p["mean abs A_S"] == pytest.approx(0.05)
+    assert g["early-stop share"] == pytest.approx((0.25 + 0.25 + (0.3 + 1.0) / 2) / 3)
+    assert g["early-stop share, seeds ahead"] == pytest.approx(0.25)
+    assert g["early-stop share, seeds behind"] == pytest.approx(0.65)
+    assert p["early-stop share, seeds ahead"] is None and g["mean abs A"] == pytest.approx(0.5)
+    assert "the update over whole runs" in skill_study.report(rows)
