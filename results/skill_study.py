@@ -1,5 +1,6 @@
 """The skill study: GiGPO vs GRPO (and RLOO) on :meth:`TrainConfig.skill`, judged on held-out tasks.
 
+    python results/skill_study.py all      # the three below in one command (resumable)
     python results/skill_study.py study    # runs (resumable): settings x estimators x seeds 300-309
     python results/skill_study.py collect  # the finished runs -> results/skill_study.csv (long form)
     python results/skill_study.py report   # results/skill_study.csv -> results/skill_study.md
@@ -353,7 +354,8 @@ def save_figures(rows: list[dict], out: Path) -> list[Path]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("study", "collect", "report", "notebook"))
+    parser.add_argument("mode", choices=("all", "study", "collect", "report", "notebook"),
+                        help="all: study, then collect, then report")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
@@ -366,9 +368,10 @@ def main(argv=None) -> int:
     parser.add_argument("--figures", default="results/figures", help="report: where the PNG figures go ('': none)")
     ns = parser.parse_args(argv)
     root = ROOT / ns.runs
-    if ns.mode == "study":
+    if ns.mode in ("all", "study"):
         run_all(jobs_for(root, ns.settings, ns.estimators, ns.seeds, ns.iterations), ns.jobs)
-        return 0
+        if ns.mode == "study":
+            return 0
     if ns.mode == "notebook":  # one setting: the first of --settings
         from gigpo.notebook.runner import run_notebook
 
@@ -376,9 +379,10 @@ def main(argv=None) -> int:
                      notebook_parameters(root, ns.settings[0], ns.estimators, ns.seeds, ns.iterations),
                      name=f"skill-study-{ns.settings[0]}-notebook", runs_dir=root, overwrite=True)
         return 0
-    if ns.mode == "collect":
+    if ns.mode in ("all", "collect"):
         print(write_rows(collect(root, ns.settings), ROOT / ns.csv))
-        return 0
+        if ns.mode == "collect":
+            return 0
     rows = read_rows(ROOT / ns.csv)
     text = report(rows, ns.title)
     (ROOT / ns.md).write_text(text)

@@ -213,3 +213,30 @@ def test_diagnostics_cover_whole_runs_and_split_by_outcome(tmp_path):
     assert g["early-stop share, seeds behind"] == pytest.approx(0.65)
     assert p["early-stop share, seeds ahead"] is None and g["mean abs A"] == pytest.approx(0.5)
     assert "the update over whole runs" in skill_study.report(rows)
+
+
+def test_one_command_collects_and_reports_finished_runs(tmp_path):
+    """``all`` over a study whose runs are finished trains nothing (no warm start is built) and writes the CSV, the
+    report and the figure; the CSV's held-out figures are the runs' own."""
+    import json
+
+    root = tmp_path / "runs"
+    for seed in (300, 301):
+        (root / f"warm-seed{seed}").mkdir(parents=True)
+        (root / f"warm-seed{seed}" / "heldout.json").write_text(json.dumps(
+            {"eval_greedy_success_rate": WARM[seed][0], "eval_sampled_success_rate": WARM[seed][1]}))
+        for est in ("gigpo", "grpo"):
+            run = root / "recipe" / f"{est}-seed{seed}"
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps({"iterations": 20}))
+            with open(run / "metrics.jsonl", "w") as f:
+                for rec in fake_records(0.2, LAST["recipe", est, seed]):
+                    f.write(json.dumps(rec) + "\n")
+    csv_path, md = tmp_path / "s.csv", tmp_path / "s.md"
+    assert skill_study.main(["all", "--settings", "recipe", "--seeds", "300", "301", "--iterations", "20", "--runs",
+                             str(root), "--csv", str(csv_path), "--md", str(md), "--figures", str(tmp_path)]) == 0
+    rows = skill_study.read_rows(csv_path)
+    assert {(r["estimator"], r["seed"], r["iteration"], r["heldout_greedy"]) for r in rows if r["iteration"] == 20} \
+        == {("gigpo", 300, 20, 0.50), ("grpo", 300, 20, 0.40), ("gigpo", 301, 20, 0.30), ("grpo", 301, 20, 0.35)}
+    assert "| held-out greedy | 2 |" in md.read_text() and (tmp_path / "skill_study_recipe_heldout.png").exists()
+    assert not (root / "warm-seed300" / "warm_start").exists()
