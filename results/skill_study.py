@@ -200,24 +200,25 @@ def warm_rows(rows: list[dict]) -> dict[int, dict]:
 
 def estimator_table(rows: list[dict], setting: str) -> list[dict]:
     """Per estimator: seeds, the warm start's and the last evaluation's held-out success (means over seeds), the
-    gain over the warm start, the last window's training success, early-stop share, mean |A| and |A_S| (GiGPO's step
-    advantage on the batch, logged for every estimator) and wall seconds per iteration."""
+    gain over the warm start with its bootstrap 95% interval over seeds, the last window's training success and wall
+    seconds per iteration (the update's diagnostics over whole runs: :func:`diagnostics_table`)."""
     last, warm = last_rows(rows, setting), warm_rows(rows)
     out = []
     for est, by_seed in last.items():
         seeds = sorted(by_seed)
         lasts = [by_seed[s] for s in seeds]
+        gains = {key: [r[key] - warm[s][key] for s, r in zip(seeds, lasts)]
+                 for key in ("heldout_greedy", "heldout_sampled")}
+        low, high = bootstrap_mean_interval(gains["heldout_greedy"])[1:] if len(seeds) > 1 else (None, None)
         out.append({"estimator": est, "seeds": len(seeds), "iteration": max(r["iteration"] for r in lasts),
                     "warm held-out greedy": _mean([warm[s]["heldout_greedy"] for s in seeds]),
                     "held-out greedy": _mean([r["heldout_greedy"] for r in lasts]),
-                    "gain greedy": _mean([r["heldout_greedy"] - warm[s]["heldout_greedy"]
-                                          for s, r in zip(seeds, lasts)]),
+                    "gain greedy": _mean(gains["heldout_greedy"]),
+                    "gain greedy 95% interval": None if low is None else f"[{low:.3f}, {high:.3f}]",
                     "warm held-out sampled": _mean([warm[s]["heldout_sampled"] for s in seeds]),
                     "held-out sampled": _mean([r["heldout_sampled"] for r in lasts]),
+                    "gain sampled": _mean(gains["heldout_sampled"]),
                     "train success": _mean([r["train_success"] for r in lasts]),
-                    "early-stop share": _mean([r["early_stop_share"] for r in lasts]),
-                    "mean abs A": _mean([r["adv_abs"] for r in lasts]),
-                    "mean abs A_S": _mean([r["adv_step_abs"] for r in lasts]),
                     "wall s/iteration": _mean([r["seconds_per_iteration"] for r in lasts])})
     return out
 
