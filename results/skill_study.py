@@ -257,6 +257,19 @@ def paired_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grp
     return out
 
 
+def per_seed_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grpo") -> list[dict]:
+    """Per seed (both ``a`` and ``b`` finished): the warm start's held-out greedy success, each estimator's at the last
+    evaluation and its gain over the warm start, and ``a`` minus ``b``."""
+    last, warm = last_rows(rows, setting), warm_rows(rows)
+    out = []
+    for seed in sorted(set(last.get(a, {})) & set(last.get(b, {}))):
+        ga, gb = (last[e][seed]["heldout_greedy"] for e in (a, b))
+        w = warm[seed]["heldout_greedy"]
+        out.append({"seed": seed, "warm held-out greedy": w, a: ga, b: gb, f"{a} gain": ga - w, f"{b} gain": gb - w,
+                    f"{a} - {b}": ga - gb})
+    return out
+
+
 def diagnostics_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grpo") -> list[dict]:
     """Per estimator, over whole runs (every evaluation window; windows are equally long, so their mean is the run's
     mean): the share of iterations PPO's target-KL stop cut short, mean |A|, |A_E|, |A_S| and the approximate KL.
@@ -311,6 +324,9 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
             text += ["\n", to_markdown(_cells(paired))]
         else:
             text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
+        if paired:
+            text += [f"\n### `{setting}`: held-out greedy success per seed, at the last evaluation\n",
+                     to_markdown(_cells(per_seed_table(rows, setting)))]
         text += [f"\n### `{setting}`: the update over whole runs (means over seeds)\n",
                  to_markdown(_cells(diagnostics_table(rows, setting)))]
         text += [f"\n### `{setting}`: held-out success at each evaluation (means over seeds)\n",

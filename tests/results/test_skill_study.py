@@ -242,3 +242,16 @@ def test_one_command_collects_and_reports_finished_runs(tmp_path):
         == {("gigpo", 300, 20, 0.50), ("grpo", 300, 20, 0.40), ("gigpo", 301, 20, 0.30), ("grpo", 301, 20, 0.35)}
     assert "| held-out greedy | 2 |" in md.read_text() and (tmp_path / "skill_study_recipe_heldout.png").exists()
     assert not (root / "warm-seed300" / "warm_start").exists()
+
+
+def test_per_seed_table_follows_the_csv(tmp_path):
+    write_fake_csv(tmp_path / "s.csv")
+    rows = skill_study.read_rows(tmp_path / "s.csv")
+    table = skill_study.per_seed_table(rows, "recipe")
+    assert [r["seed"] for r in table] == [300, 301, 302]
+    assert table[1] == pytest.approx({"seed": 301, "warm held-out greedy": 0.10, "gigpo": 0.30, "grpo": 0.35,
+                                      "gigpo gain": 0.20, "grpo gain": 0.25, "gigpo - grpo": -0.05})
+    assert skill_study.per_seed_table(rows, "paper") == [{"seed": 300, "warm held-out greedy": 0.25, "gigpo": 0.20,
+                                                          "grpo": 0.20, "gigpo gain": pytest.approx(-0.05),
+                                                          "grpo gain": pytest.approx(-0.05), "gigpo - grpo": 0.0}]
+    assert "held-out greedy success per seed" in skill_study.report(rows)
