@@ -24,7 +24,10 @@
 # # Unit 04 · GiGPO vs GRPO (exercises)
 #
 # Goes with `notebooks/04_gigpo_vs_grpo.ipynb` and the paper's Sec. 4 and 5 (Table 1, the ablations): where the
-# step level changes the update and where it cannot. Runs in a few seconds.
+# step level changes the update and where it cannot. Runs in a few seconds. What the package's studies found
+# (results/README.md): on its CPU LLM recipes GiGPO and GRPO cannot be told apart, on unseen tasks too (10 paired
+# seeds of the skill recipe: -0.003 in held-out success, 95% interval [-0.025, 0.019]); GiGPO's lead shows in the
+# credit lab (notebook 05), where the step level's signal is not drowned by the noise of a tiny model's updates.
 
 # %%
 import torch
