@@ -255,3 +255,11 @@ def test_per_seed_table_follows_the_csv(tmp_path):
                                                           "grpo": 0.20, "gigpo gain": pytest.approx(-0.05),
                                                           "grpo gain": pytest.approx(-0.05), "gigpo - grpo": 0.0}]
     assert "held-out greedy success per seed" in skill_study.report(rows)
+
+
+@pytest.mark.parametrize("stem, title", [("skill_study", "Skill study"),
+                                         ("skill_study_pilot", "Skill study: pilot (not the study)")])
+def test_the_committed_reports_are_their_csvs(stem, title):
+    """results/<stem>.md is exactly what ``report`` computes from results/<stem>.csv: no number was typed in."""
+    rows = skill_study.read_rows(skill_study.RESULTS / f"{stem}.csv")
+    assert skill_study.report(rows, title) == (skill_study.RESULTS / f"{stem}.md").read_text()
