@@ -257,6 +257,14 @@ def paired_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grp
     return out
 
 
+def runs_of(rows: list[dict], setting: str) -> dict[str, dict[int, list[dict]]]:
+    """estimator -> seed -> the setting's rows of that run, by iteration (0: the warm start)."""
+    runs: dict[str, dict[int, list[dict]]] = {}
+    for r in sorted((r for r in rows if r["setting"] == setting), key=lambda r: r["iteration"]):
+        runs.setdefault(r["estimator"], {}).setdefault(r["seed"], []).append(r)
+    return runs
+
+
 def per_seed_table(rows: list[dict], setting: str, a: str = "gigpo", b: str = "grpo") -> list[dict]:
     """Per seed (both ``a`` and ``b`` finished): the warm start's held-out greedy success, each estimator's at the last
     evaluation and its gain over the warm start, and ``a`` minus ``b``."""
@@ -275,13 +283,9 @@ def diagnostics_table(rows: list[dict], setting: str, a: str = "gigpo", b: str =
     mean): the share of iterations PPO's target-KL stop cut short, mean |A|, |A_E|, |A_S| and the approximate KL.
     For ``a``, the early-stop share again on the seeds where it ends ahead of ``b`` and where it ends behind
     (held-out greedy at the last evaluation), the split the earlier LLM study's diagnostics looked at."""
-    mine = [r for r in rows if r["setting"] == setting and r["iteration"] > 0]
-    last = last_rows(rows, setting)
-    runs: dict[str, dict[int, list[dict]]] = {}
-    for r in mine:
-        runs.setdefault(r["estimator"], {}).setdefault(r["seed"], []).append(r)
+    last, runs = last_rows(rows, setting), runs_of(rows, setting)
 
-    def run_mean(windows, key):
+    def run_mean(windows, key):  # iteration 0 (the warm start) has no window figures: _mean skips its None
         return _mean([w[key] for w in windows])
 
     def over_seeds(est, key, seeds=None):
@@ -322,11 +326,10 @@ def report(rows: list[dict], title: str = "Skill study") -> str:
         paired = paired_table(rows, setting)
         if paired:
             text += ["\n", to_markdown(_cells(paired))]
-        else:
-            text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
-        if paired:
             text += [f"\n### `{setting}`: held-out greedy success per seed, at the last evaluation\n",
                      to_markdown(_cells(per_seed_table(rows, setting)))]
+        else:
+            text += ["\nNo paired comparison: fewer than 2 seeds with both gigpo and grpo finished.\n"]
         text += [f"\n### `{setting}`: the update over whole runs (means over seeds)\n",
                  to_markdown(_cells(diagnostics_table(rows, setting)))]
         text += [f"\n### `{setting}`: held-out success at each evaluation (means over seeds)\n",
@@ -343,18 +346,15 @@ def heldout_figure(rows: list[dict], setting: str):
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=["held-out, greedy", "held-out, sampled (T=0.4)"],
                         shared_yaxes=True)
-    mine = [r for r in rows if r["setting"] == setting]
+    runs = {est: list(by_seed.values()) for est, by_seed in runs_of(rows, setting).items()}
     for col, key in enumerate(("heldout_greedy", "heldout_sampled"), start=1):
-        runs: dict[str, dict[int, list[dict]]] = {}
-        for r in sorted(mine, key=lambda r: r["iteration"]):
-            runs.setdefault(r["estimator"], {}).setdefault(r["seed"], []).append(r)
-        part = plots.curves_with_spread({est: list(by_seed.values()) for est, by_seed in runs.items()}, key)
+        part = plots.curves_with_spread(runs, key)
         for trace in part.data:
             trace.showlegend = col == 1
             fig.add_trace(trace, row=1, col=col)
     fig.update_yaxes(range=[-0.02, 1.02])
     fig.update_xaxes(title_text="updates (0: the warm start)")
-    seeds = len({r["seed"] for r in mine})
+    seeds = len({r["seed"] for r in rows if r["setting"] == setting})
     fig.update_layout(height=420, title=dict(text=f"skill recipe, setting {setting!r}: success on 64 unseen tasks, "
                                                   f"mean and spread over {seeds} seeds"))
     return fig
