@@ -148,21 +148,28 @@ def test_report_tables_follow_the_csv(tmp_path):
     assert math.isclose(float(text.split("| gigpo | 3 | 20 | ")[1].split(" |")[0]), 0.65 / 3, abs_tol=5e-4)
 
 
-def test_collect_keeps_finished_runs_only(tmp_path):
+def write_fake_study(root, runs):
+    """A study folder: the warm starts' held-out figures (WARM) and, per ``(estimator, seed) -> (iterations in its
+    config, its last evaluation)``, a ``recipe`` run whose metrics are ``fake_records(0.2, last)`` (20 rows)."""
     import json
 
-    root = tmp_path / "runs"
-    for seed in (300, 301):
+    for seed in sorted({seed for _, seed in runs}):
         (root / f"warm-seed{seed}").mkdir(parents=True)
         (root / f"warm-seed{seed}" / "heldout.json").write_text(json.dumps(
             {"eval_greedy_success_rate": WARM[seed][0], "eval_sampled_success_rate": WARM[seed][1]}))
-        for est, iterations in (("gigpo", 20), ("grpo", 20 if seed == 300 else 30)):  # grpo-301: 20 of 30 done
-            run = root / "recipe" / f"{est}-seed{seed}"
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps({"iterations": iterations}))
-            with open(run / "metrics.jsonl", "w") as f:
-                for rec in fake_records(0.2, (0.4, 0.3)):
-                    f.write(json.dumps(rec) + "\n")
+    for (est, seed), (iterations, last) in runs.items():
+        run = root / "recipe" / f"{est}-seed{seed}"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"iterations": iterations}))
+        with open(run / "metrics.jsonl", "w") as f:
+            for rec in fake_records(0.2, last):
+                f.write(json.dumps(rec) + "\n")
+
+
+def test_collect_keeps_finished_runs_only(tmp_path):
+    root = tmp_path / "runs"
+    write_fake_study(root, {(est, seed): (30 if (est, seed) == ("grpo", 301) else 20, (0.4, 0.3))  # 20 of 30 done
+                            for est in ("gigpo", "grpo") for seed in (300, 301)})
     rows = skill_study.collect(root)
     assert sorted({(r["estimator"], r["seed"]) for r in rows}) == [("gigpo", 300), ("gigpo", 301), ("grpo", 300)]
     assert [r["heldout_greedy"] for r in rows if (r["estimator"], r["seed"]) == ("gigpo", 301)] == [0.10, 0.2, 0.4]
@@ -220,20 +227,9 @@ def test_diagnostics_cover_whole_runs_and_split_by_outcome(tmp_path):
 def test_one_command_collects_and_reports_finished_runs(tmp_path):
     """``all`` over a study whose runs are finished trains nothing (no warm start is built) and writes the CSV, the
     report and the figure; the CSV's held-out figures are the runs' own."""
-    import json
-
     root = tmp_path / "runs"
-    for seed in (300, 301):
-        (root / f"warm-seed{seed}").mkdir(parents=True)
-        (root / f"warm-seed{seed}" / "heldout.json").write_text(json.dumps(
-            {"eval_greedy_success_rate": WARM[seed][0], "eval_sampled_success_rate": WARM[seed][1]}))
-        for est in ("gigpo", "grpo"):
-            run = root / "recipe" / f"{est}-seed{seed}"
-            run.mkdir(parents=True)
-            (run / "config.json").write_text(json.dumps({"iterations": 20}))
-            with open(run / "metrics.jsonl", "w") as f:
-                for rec in fake_records(0.2, LAST["recipe", est, seed]):
-                    f.write(json.dumps(rec) + "\n")
+    write_fake_study(root, {(est, seed): (20, LAST["recipe", est, seed])
+                            for est in ("gigpo", "grpo") for seed in (300, 301)})
     csv_path, md = tmp_path / "s.csv", tmp_path / "s.md"
     assert skill_study.main(["all", "--settings", "recipe", "--seeds", "300", "301", "--iterations", "20", "--runs",
                              str(root), "--csv", str(csv_path), "--md", str(md), "--figures", str(tmp_path)]) == 0
